@@ -1,0 +1,63 @@
+# Crashline: the entry points people type. `make help` lists them.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := libs/common services/collector services/processor services/webapp services/crontabber
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+PYTEST_ARGS ?=
+
+export CRASHLINE_LOCAL_DIR ?= $(CURDIR)/.local
+
+.PHONY: help install venv stack run stop status test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: $(PYPROJECTS) requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## create .venv with every package (editable) and the dev tools
+
+install: venv ## install everything (Debian packages, OpenSearch, minidump-stackwalk, Python)
+	deploy/local/install.sh
+
+stack: install ## start PostgreSQL, RabbitMQ, OpenSearch and the S3 endpoint on loopback
+	deploy/local/stack.sh start
+	$(BIN)/crashline migrate
+
+run: stack ## start the whole pipeline locally and print where to send and browse crashes
+	deploy/local/app.sh start
+	@echo
+	@echo "Crashline is running."
+	@echo "  send crashes to   http://127.0.0.1:8000/submit   (e.g. $(BIN)/crashline submit --help)"
+	@echo "  browse crashes at http://127.0.0.1:8080/"
+	@echo "  logs in $(CRASHLINE_LOCAL_DIR)/log/; stop everything with: make stop"
+
+stop: ## stop every process `make run` started (and nothing else)
+	-deploy/local/app.sh stop
+	deploy/local/stack.sh stop
+
+status: ## show what is running
+	-deploy/local/stack.sh status
+	-deploy/local/app.sh status
+
+test: stack ## install what the tests need, start the stack, run every test
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff over the whole tree
+	$(BIN)/ruff check .
+
+bench: stack ## run the benchmarks and print their figures (no pass/fail)
+	@set -e; for script in tests/bench/bench_*.py; do \
+		echo "== $$script"; $(BIN)/python $$script; echo; \
+	done
+
+clean: stop ## stop everything and delete local state (crashes, databases, logs)
+	rm -rf $(CRASHLINE_LOCAL_DIR)

@@ -1,0 +1,1 @@
+"""Crashline shared library: what two or more services agree on."""

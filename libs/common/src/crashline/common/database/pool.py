@@ -1,0 +1,70 @@
+"""A thread-safe psycopg2 connection pool with a transaction context manager."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import psycopg2
+import psycopg2.extras
+import psycopg2.pool
+
+from crashline.common.settings import CommonSettings, get_settings
+
+
+class DatabaseError(Exception):
+    """PostgreSQL could not be reached or refused a statement."""
+
+
+class Database:
+    def __init__(self, dsn: str, minconn: int = 1, maxconn: int = 8):
+        self.dsn = dsn
+        self.minconn = minconn
+        self.maxconn = maxconn
+        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+
+    def _get_pool(self) -> psycopg2.pool.ThreadedConnectionPool:
+        if self._pool is None:
+            try:
+                self._pool = psycopg2.pool.ThreadedConnectionPool(
+                    self.minconn, self.maxconn, self.dsn, connect_timeout=5
+                )
+            except psycopg2.Error as exc:
+                raise DatabaseError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+        return self._pool
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
+        """A cursor in one transaction: committed on success, rolled back on error.
+
+        A connection that broke is discarded rather than returned to the pool.
+        """
+        pool = self._get_pool()
+        try:
+            conn = pool.getconn()
+        except psycopg2.pool.PoolError as exc:
+            raise DatabaseError(f"no free PostgreSQL connection: {exc}") from exc
+        broken = False
+        try:
+            with conn:  # commits or rolls back
+                with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                    yield cur
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            broken = True
+            raise DatabaseError(f"PostgreSQL connection failed: {exc}".strip()) from exc
+        finally:
+            pool.putconn(conn, close=broken or conn.closed != 0)
+
+    def check(self) -> None:
+        with self.transaction() as cur:
+            cur.execute("SELECT 1")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.closeall()
+            self._pool = None
+
+
+def database_from_settings(settings: CommonSettings | None = None) -> Database:
+    settings = settings or get_settings()
+    return Database(settings.database_url, settings.database_pool_min, settings.database_pool_max)

@@ -1,0 +1,137 @@
+"""The crash-storage interface.
+
+Backends implement the small :class:`ObjectStore` (bytes under keys); :class:`CrashStorage`
+turns that into crash-level operations so the key layout and the write order live in one
+place for every backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+
+from crashline.common.crashid import validate_crash_id
+from crashline.common.storage import keys
+
+
+class StorageError(Exception):
+    """The backend failed (I/O, network); the operation may succeed if retried."""
+
+
+class CrashNotFound(KeyError):
+    """No object under that key: the crash (or this part of it) is not stored."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; say it plainly
+        return str(self.args[0]) if self.args else "not found"
+
+
+class ObjectStore(ABC):
+    """Bytes under string keys. ``put`` must be atomic: a reader sees all or nothing."""
+
+    @abstractmethod
+    def put(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """Return the object, or raise :class:`CrashNotFound`."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object if present (no error if absent)."""
+
+    @abstractmethod
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Keys under ``prefix``, in lexical order."""
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise :class:`StorageError` if the backend cannot be read and written."""
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+def _dumps_json(document: object) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+class CrashStorage:
+    """Crash-level reads and writes over an :class:`ObjectStore`."""
+
+    def __init__(self, store: ObjectStore):
+        self.store = store
+
+    # -- writing a raw crash (the collector) -------------------------------------------
+    def put_dump(self, crash_id: str, dump_name: str, data: bytes) -> None:
+        self.store.put(keys.dump_key(validate_crash_id(crash_id), dump_name), data)
+
+    def put_dump_names(self, crash_id: str, dump_names: list[str]) -> None:
+        self.store.put(keys.dump_names_key(validate_crash_id(crash_id)), _dumps_json(dump_names))
+
+    def put_raw_crash(self, crash_id: str, raw_crash: Mapping) -> None:
+        self.store.put(keys.raw_crash_key(validate_crash_id(crash_id)), _dumps_json(raw_crash))
+
+    def save_raw_crash(self, crash_id: str, raw_crash: Mapping, dumps: Mapping[str, bytes]) -> None:
+        """Dumps, then dump names, then the raw crash: a raw crash means a complete crash."""
+        for name, data in dumps.items():
+            self.put_dump(crash_id, name, data)
+        self.put_dump_names(crash_id, list(dumps))
+        self.put_raw_crash(crash_id, raw_crash)
+
+    # -- reading a raw crash (the processor, the webapp) ---------------------------------
+    def get_raw_crash(self, crash_id: str) -> dict:
+        return json.loads(self.store.get(keys.raw_crash_key(validate_crash_id(crash_id))))
+
+    def has_raw_crash(self, crash_id: str) -> bool:
+        return self.store.exists(keys.raw_crash_key(validate_crash_id(crash_id)))
+
+    def get_dump_names(self, crash_id: str) -> list[str]:
+        try:
+            return json.loads(self.store.get(keys.dump_names_key(validate_crash_id(crash_id))))
+        except CrashNotFound:
+            return []
+
+    def get_dump(self, crash_id: str, dump_name: str = keys.MAIN_DUMP) -> bytes:
+        return self.store.get(keys.dump_key(validate_crash_id(crash_id), dump_name))
+
+    def get_dumps(self, crash_id: str) -> dict[str, bytes]:
+        return {name: self.get_dump(crash_id, name) for name in self.get_dump_names(crash_id)}
+
+    def list_raw_crashes(self, day: dt.date) -> Iterator[str]:
+        """Crash ids of the raw crashes submitted on ``day`` (UTC)."""
+        prefix = keys.raw_crash_day_prefix(day)
+        for key in self.store.list_keys(prefix):
+            yield key[len(prefix):]
+
+    # -- processed crashes (the processor writes, the webapp reads) ------------------------
+    def put_processed_crash(self, crash_id: str, processed_crash: Mapping) -> None:
+        key = keys.processed_crash_key(validate_crash_id(crash_id))
+        self.store.put(key, _dumps_json(processed_crash))
+
+    def get_processed_crash(self, crash_id: str) -> dict:
+        return json.loads(self.store.get(keys.processed_crash_key(validate_crash_id(crash_id))))
+
+    def has_processed_crash(self, crash_id: str) -> bool:
+        return self.store.exists(keys.processed_crash_key(validate_crash_id(crash_id)))
+
+    # -- removal (rejected crashes, retention) -------------------------------------------
+    def delete_crash(self, crash_id: str) -> None:
+        """Remove every object of a crash, raw crash first so it never looks complete."""
+        validate_crash_id(crash_id)
+        names = self.get_dump_names(crash_id)
+        self.store.delete(keys.raw_crash_key(crash_id))
+        self.store.delete(keys.processed_crash_key(crash_id))
+        for name in names:
+            self.store.delete(keys.dump_key(crash_id, name))
+        self.store.delete(keys.dump_names_key(crash_id))
+
+    def check(self) -> None:
+        self.store.check()
+
+    def describe(self) -> str:
+        return self.store.describe()

@@ -1,0 +1,1 @@
+"""Crashline collector service."""

@@ -1,0 +1,1 @@
+"""Crashline crontabber service."""

@@ -1,0 +1,1 @@
+"""Crashline webapp service."""
