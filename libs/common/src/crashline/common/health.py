@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -44,10 +45,8 @@ class Heartbeat:
 def version_info(distribution: str) -> dict:
     info = {"name": distribution, "version": "unknown",
             "commit": os.environ.get("CRASHLINE_GIT_SHA", "unknown")}
-    try:
+    with contextlib.suppress(metadata.PackageNotFoundError):
         info["version"] = metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        pass
     version_file = os.environ.get("CRASHLINE_VERSION_FILE")
     if version_file and os.path.exists(version_file):
         with open(version_file, encoding="utf-8") as f:

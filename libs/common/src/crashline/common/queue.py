@@ -189,7 +189,9 @@ class RabbitMQ:
 
         return self._retrying("get", fetch)
 
-    def consume(self, queues: list[str], inactivity_timeout: float = 1.0) -> Iterator[Message | None]:
+    def consume(
+        self, queues: list[str], inactivity_timeout: float = 1.0
+    ) -> Iterator[Message | None]:
         """Yield messages from ``queues`` as they arrive, and None after each idle timeout.
 
         The prefetch bounds how many unacked messages this connection holds; after a

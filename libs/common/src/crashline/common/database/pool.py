@@ -46,9 +46,9 @@ class Database:
             raise DatabaseError(f"no free PostgreSQL connection: {exc}") from exc
         broken = False
         try:
-            with conn:  # commits or rolls back
-                with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                    yield cur
+            # `with conn` commits or rolls back; it does not close the connection.
+            with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                yield cur
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             broken = True
             raise DatabaseError(f"PostgreSQL connection failed: {exc}".strip()) from exc

@@ -232,7 +232,9 @@ class ElasticsearchBackend(SearchBackend):
         return {"engine": "elasticsearch", "version": info["version"]["number"]}
 
 
-def search_from_settings(settings: CommonSettings | None = None, url: str | None = None) -> SearchBackend:
+def search_from_settings(
+    settings: CommonSettings | None = None, url: str | None = None
+) -> SearchBackend:
     settings = settings or get_settings()
     namer = IndexNamer(settings.search_index_template)
     url = url or settings.search_url

@@ -1,0 +1,110 @@
+"""Shared fixtures.
+
+Integration tests talk to the real services of the local stack (``make stack``). Each test
+session works in its own namespace (queue prefix, index template, bucket, storage folder),
+so tests never see the data of ``make run`` or of another run. ``crashline_env`` gives the
+same settings as environment variables, for tests that start service processes.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from crashline.common.settings import CommonSettings, StorageBackend
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _test_env(tmp_root: Path) -> dict[str, str]:
+    base = CommonSettings()
+    dsn = os.environ.get("CRASHLINE_TEST_DATABASE_URL") or (
+        base.database_url.rsplit("/", 1)[0] + "/crashline_test"
+    )
+    return {
+        "CRASHLINE_STORAGE_BACKEND": "local",
+        "CRASHLINE_STORAGE_PATH": str(tmp_root / "crashes"),
+        "CRASHLINE_STORAGE_FSYNC": "false",
+        "CRASHLINE_S3_BUCKET": f"crashline-test-{RUN_ID}",
+        "CRASHLINE_QUEUE_PREFIX": f"crashline-test-{RUN_ID}",
+        "CRASHLINE_SEARCH_INDEX_TEMPLATE": f"crashline-test-{RUN_ID}-%Y%W",
+        "CRASHLINE_DATABASE_URL": dsn,
+        "CRASHLINE_LOG_FORMAT": "text",
+    }
+
+
+@pytest.fixture(scope="session")
+def crashline_env(tmp_path_factory) -> dict[str, str]:
+    """``CRASHLINE_*`` variables of this test session (merge into ``os.environ`` for
+    subprocesses)."""
+    return _test_env(tmp_path_factory.mktemp("crashline"))
+
+
+@pytest.fixture(scope="session")
+def settings(crashline_env) -> CommonSettings:
+    return CommonSettings(
+        **{k.removeprefix("CRASHLINE_").lower(): v for k, v in crashline_env.items()}
+    )
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"the shared crash corpus is absent ({CORPUS})")
+    return CORPUS
+
+
+def _need(what: str, check) -> None:
+    try:
+        check()
+    except Exception as exc:
+        pytest.fail(f"{what} is not reachable ({exc}); start the local stack with `make stack`",
+                    pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_client(settings):
+    from crashline.common.queue import queue_from_settings
+
+    client = queue_from_settings(settings)
+    _need("RabbitMQ", client.check)
+    yield client
+    for name in client.names.all:  # leave no test queues behind
+        try:
+            client.channel.queue_delete(queue=name)
+        except Exception:
+            client.close()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def search_backend(settings):
+    from crashline.common.search import search_from_settings
+
+    backend = search_from_settings(settings)
+    _need("the search engine", backend.check)
+    yield backend
+    for name in backend.existing_indices():
+        backend.delete_index(name)
+
+
+@pytest.fixture(scope="session")
+def database(settings):
+    from crashline.common.database import apply_migrations, database_from_settings
+
+    db = database_from_settings(settings)
+    _need("PostgreSQL", db.check)
+    apply_migrations(db)
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="session")
+def s3_settings(settings) -> CommonSettings:
+    return settings.model_copy(update={"storage_backend": StorageBackend.S3})

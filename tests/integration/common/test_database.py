@@ -1,0 +1,67 @@
+"""PostgreSQL: migrations applied in order, recorded, and safe to run twice."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from crashline.common.database import apply_migrations, pending_migrations
+from crashline.common.database.migrations_runner import available_migrations
+from crashline.common.database.pool import Database, DatabaseError
+
+pytestmark = pytest.mark.integration
+
+
+def test_migrations_twice(database):
+    apply_migrations(database)
+    assert apply_migrations(database) == []
+    assert pending_migrations(database) == []
+    with database.transaction() as cur:
+        cur.execute("SELECT version, name FROM schema_migrations ORDER BY version")
+        recorded = [(r["version"], r["name"]) for r in cur.fetchall()]
+    assert recorded == [(m.version, m.name) for m in available_migrations()]
+
+
+def test_migrations_are_ordered_and_unique():
+    versions = [m.version for m in available_migrations()]
+    assert versions == sorted(versions)
+    assert len(versions) == len(set(versions))
+    assert versions[0] == 1
+
+
+def test_concurrent_runners_do_not_collide(database, settings):
+    errors = []
+
+    def run():
+        db = Database(settings.database_url)
+        try:
+            apply_migrations(db)
+        except Exception as exc:  # collect for the assertion below
+            errors.append(exc)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_transaction_rolls_back_on_error(database):
+    with database.transaction() as cur:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS t_rollback (x int)")
+    with pytest.raises(ZeroDivisionError), database.transaction() as cur:
+        cur.execute("INSERT INTO products (name) VALUES ('rollback-probe')")
+        raise ZeroDivisionError
+    with database.transaction() as cur:
+        cur.execute("SELECT count(*) AS n FROM products WHERE name = 'rollback-probe'")
+        assert cur.fetchone()["n"] == 0
+
+
+def test_unreachable_database_is_a_clear_error():
+    db = Database("postgresql://crashline:crashline@127.0.0.1:1/crashline")
+    with pytest.raises(DatabaseError, match="cannot connect"):
+        db.check()

@@ -1,0 +1,115 @@
+"""The search adapter against the real OpenSearch (and Elasticsearch 8 when one is configured
+with CRASHLINE_TEST_ELASTICSEARCH_URL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from crashline.common.search import search_from_settings
+from crashline.common.search.documents import search_document
+from crashline.common.settings import SearchEngine
+
+pytestmark = pytest.mark.integration
+
+ES_URL = os.environ.get("CRASHLINE_TEST_ELASTICSEARCH_URL")
+
+
+@pytest.fixture(params=["opensearch", "elasticsearch"])
+def backend(request, settings, search_backend):
+    if request.param == "opensearch":
+        engine, url = SearchEngine.OPENSEARCH, settings.search_url
+    else:
+        if not ES_URL:
+            pytest.skip("no Elasticsearch 8 server here: set CRASHLINE_TEST_ELASTICSEARCH_URL "
+                        "to run the search contract against one")
+        engine, url = SearchEngine.ELASTICSEARCH, ES_URL
+    template = f"{settings.queue_prefix}-{uuid.uuid4().hex[:6]}-%Y%W"
+    b = search_from_settings(
+        settings.model_copy(update={"search_engine": engine, "search_index_template": template}),
+        url=url,
+    )
+    yield b
+    for name in b.existing_indices():
+        b.delete_index(name)
+
+
+def crash(n: int, product: str, signature: str, date: str) -> dict:
+    return {"uuid": f"de1bb258-cbbf-4589-a673-34f80016{n:04d}",
+            "product": product, "signature": signature, "date_processed": date,
+            "build": 20260901000000 + n, "user_comments": "secret"}
+
+
+def index_crashes(backend, crashes):
+    index = backend.namer.for_date(__import__("datetime").date(2026, 9, 18))
+    for c in crashes:
+        backend.index_document(index, c["uuid"], search_document(c["uuid"], c))
+    backend.refresh(index)
+    return index
+
+
+def test_engine_answers(backend):
+    info = backend.check()
+    assert info["engine"] in ("opensearch", "elasticsearch")
+    assert info["version"]
+
+
+def test_create_index_from_registry(backend):
+    index = backend.namer.for_date(__import__("datetime").date(2026, 9, 18))
+    backend.ensure_index(index)
+    backend.ensure_index(index)  # twice is fine
+    assert backend.existing_indices() == [index]
+
+
+def test_index_get_search_aggregate(backend):
+    crashes = [crash(n, "Fennec" if n % 3 else "Thunder", f"sig{n % 2}",
+                     "2026-09-18T10:00:00+00:00") for n in range(9)]
+    index = index_crashes(backend, crashes)
+
+    doc = backend.get_document(index, crashes[0]["uuid"])
+    assert doc["signature"] == "sig0" and doc["product"] == "Thunder"
+    assert backend.get_document(index, "de1bb258-cbbf-4589-a673-34f800169999") is None
+
+    result = backend.search(
+        [index],
+        {"query": {"term": {"product": "Fennec"}},
+         "aggs": {"sigs": {"terms": {"field": "signature"}}}, "size": 100},
+    )
+    assert result["hits"]["total"]["value"] == 6
+    buckets = {b["key"]: b["doc_count"] for b in result["aggregations"]["sigs"]["buckets"]}
+    assert buckets == {"sig0": 3, "sig1": 3}
+
+
+def test_reindexing_overwrites_by_crash_id(backend):
+    c = crash(1, "Fennec", "old", "2026-09-18T10:00:00+00:00")
+    index = index_crashes(backend, [c])
+    c["signature"] = "new"
+    index_crashes(backend, [c])
+    result = backend.search([index], {"query": {"match_all": {}}})
+    assert result["hits"]["total"]["value"] == 1
+    assert result["hits"]["hits"][0]["_source"]["signature"] == "new"
+
+
+def test_full_text_subfield(backend):
+    index = index_crashes(backend, [crash(1, "Fennec", "mozilla::dom::Foo::Bar | baz",
+                                          "2026-09-18T10:00:00+00:00")])
+    result = backend.search([index], {"query": {"match": {"signature.full": "Bar"}}})
+    assert result["hits"]["total"]["value"] == 1
+
+
+def test_missing_indices_are_skipped(backend):
+    index = index_crashes(backend, [crash(1, "Fennec", "s", "2026-09-18T10:00:00+00:00")])
+    result = backend.search([index, backend.namer.for_date(__import__("datetime").date(2001, 1,
+                                                                                       1))],
+                            {"query": {"match_all": {}}})
+    assert result["hits"]["total"]["value"] == 1
+    assert backend.search([], {"query": {"match_all": {}}})["hits"]["total"]["value"] == 0
+
+
+def test_unmapped_fields_are_not_indexed(backend):
+    index = backend.namer.for_date(__import__("datetime").date(2026, 9, 18))
+    backend.index_document(index, "x", {"crash_id": "x", "surprise": {"deep": 1}}, refresh=True)
+    result = backend.search([index], {"query": {"exists": {"field": "surprise.deep"}}})
+    assert result["hits"]["total"]["value"] == 0
