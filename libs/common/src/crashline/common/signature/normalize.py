@@ -148,10 +148,12 @@ def cpp_stages(function: str) -> tuple[str, str]:
     if "::$_" in function:
         function = _LAMBDA_NUMBER.sub("::$::", function)
     function = collapse(function, "<", ">", "<T>", _CPP_TYPE_EXCEPTIONS)
-    function = collapse(function, "(", ")", "", _CPP_ARG_EXCEPTIONS)
+    # "foo (int)" would leave "foo ": the reference keeps that space, we do not.
+    function = collapse(function, "(", ")", "", _CPP_ARG_EXCEPTIONS).rstrip()
     # PGO cold-block labels ("[clone .cold.222]") vary between builds.
     if "clone .cold" in function:
-        function = collapse(function, "[", "]", "")
+        # Also drop the space that separated the label (the reference keeps it).
+        function = collapse(function, "[", "]", "").rstrip()
     return function, _fixup_spacing(function)
 
 
@@ -160,7 +162,7 @@ def rust_stages(function: str) -> tuple[str, str]:
     """Normalise a Rust name: ``(text the line-number list is matched against, result)``."""
     function = drop_prefix_and_return_type(function)
     function = collapse(function, "<", ">", "<T>", _RUST_TYPE_EXCEPTIONS)
-    function = collapse(function, "(", ")", "")
+    function = collapse(function, "(", ")", "").rstrip()
     # The trailing ::h<hash> differs in every build of the same code.
     return function, _RUST_HASH.sub("", _fixup_spacing(function))
 
