@@ -26,7 +26,7 @@ def java_trace_signature(trace: Any) -> tuple[str, list[str]]:
     ``java.lang.Foo: bad thing@<addr>: at a.B.c(B.java)``.
     """
     lines = [line.strip() for line in trace.splitlines()] if isinstance(trace, str) else []
-    if not lines:
+    if not lines or not lines[0]:  # the reference returns "" for a blank first line
         return BAD_TRACE, ["stack trace not in expected format"]
 
     notes: list[str] = []
