@@ -38,23 +38,24 @@ class WalkResult:
 
 def _text(value: Any) -> str | None:
     """A frame field as text; crash data comes from anywhere, so other types count as absent."""
-    return value if isinstance(value, str) and value else None
+    return value if value and type(value) is str else None
 
 
 def expand_frames(frames: Any, limit: int = MAX_FRAMES) -> Iterator[Mapping[str, Any]]:
     """Yield up to ``limit`` frames, each frame's inline frames first (they were called last)."""
-    if not isinstance(frames, list):
+    # Exact type checks: crash data is parsed JSON, and ABC isinstance checks cost real time here.
+    if type(frames) is not list:
         return
     count = 0
     for frame in frames:
-        if not isinstance(frame, Mapping):
+        if type(frame) is not dict:
             continue
         inlines = frame.get("inlines")
-        if inlines and isinstance(inlines, list):
+        if inlines and type(inlines) is list:
             for inline in inlines:
                 if count >= limit:
                     return
-                if isinstance(inline, Mapping):
+                if type(inline) is dict:
                     # An inline frame lives at its caller's address, in its caller's module.
                     yield {
                         "function": inline.get("function"),
@@ -88,35 +89,33 @@ class NativeSignatureTool:
         self.lists = lists
         self._sentinels = frozenset(lists.sentinels)
         # Per-instance caches: both depend on this instance's lists.
-        self._function_cache: dict[tuple[str, bool], str | None] = {}
+        self._function_cache: dict[tuple[str, str | None], str] = {}
         self._kind_cache: dict[str, Kind] = {}
 
     # -- normalisation -------------------------------------------------------------------------
 
-    def normalize_function(self, function: str, line: Any, rust: bool) -> str:
-        key = (function, rust)
-        cached = self._function_cache.get(key)
-        if cached is not None:
-            return cached
-        stage, result = rust_stages(function) if rust else cpp_stages(function)
-        if self.lists.line_numbers.match(stage):
-            # Depends on the line, so not cached (the list is tiny: js_Interpret-like names).
-            return with_line_number(stage, line, rust)
-        if len(self._function_cache) >= _CACHE_LIMIT:
-            self._function_cache.clear()
-        self._function_cache[key] = result
-        return result
-
     def frame_text(self, frame: Mapping[str, Any], lowercase_modules: bool = False) -> str:
         """The text that stands for one frame; empty when the frame says nothing usable."""
-        function = _text(frame.get("function"))
+        function = frame.get("function")
         file = _text(frame.get("file"))
-        line = frame.get("line")
-        if function:
+        if function and type(function) is str:
+            # Hot path: a product's crashes share most frames, so remember each symbol's text.
+            key = (function, file)
+            cached = self._function_cache.get(key)
+            if cached is not None:
+                return cached
             rust = bool(file) and is_rust_file(file)
-            if rust:
-                function = fix_rust_module(function, file)
-            return self.normalize_function(function, line, rust)
+            stage, result = (
+                rust_stages(fix_rust_module(function, file)) if rust else cpp_stages(function)
+            )
+            if self.lists.line_numbers.match(stage):
+                # Depends on the line, so not remembered (the list is tiny: interpreter loops).
+                return with_line_number(stage, frame.get("line"), rust)
+            if len(self._function_cache) >= _CACHE_LIMIT:
+                self._function_cache.clear()
+            self._function_cache[key] = result
+            return result
+        line = frame.get("line")
         if file and line:
             return file_line_text(file, line)
         module = _text(frame.get("module"))
@@ -124,7 +123,7 @@ class NativeSignatureTool:
             module = module.strip("[]")
             return module.lower() if lowercase_modules else module
         unloaded = frame.get("unloaded_modules")
-        if unloaded and isinstance(unloaded, list) and isinstance(unloaded[0], Mapping):
+        if unloaded and type(unloaded) is list and type(unloaded[0]) is dict:
             name = _text(unloaded[0].get("module"))
             if name:
                 return f"(unloaded {name.lower() if lowercase_modules else name})"
@@ -135,8 +134,8 @@ class NativeSignatureTool:
 
     def normalize_frames(self, frames: Any, lowercase_modules: bool = False) -> list[str]:
         """Normalised texts of the first 40 frames (inline frames counted), empty ones dropped."""
-        texts = (self.frame_text(frame, lowercase_modules) for frame in expand_frames(frames))
-        return [text for text in texts if text]
+        text = self.frame_text
+        return [t for t in (text(f, lowercase_modules) for f in expand_frames(frames)) if t]
 
     # -- the walk ------------------------------------------------------------------------------
 
