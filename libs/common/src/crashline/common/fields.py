@@ -27,7 +27,7 @@ VIEW_PII = "view_pii"
 
 # Super Search operators (see the webapp's query parser for their meaning).
 STRING_OPERATORS = ("has", "=", "~", "^", "$", "@", "__null__")
-ENUM_OPERATORS = ("has", "=", "__null__")
+ENUM_OPERATORS = ("has", "=", "~", "^", "$", "@", "__null__")
 NUMBER_OPERATORS = ("has", "=", ">", ">=", "<", "<=", "__null__")
 DATE_OPERATORS = (">", ">=", "<", "<=", "=", "__null__")
 BOOLEAN_OPERATORS = ("__true__", "__null__")

@@ -94,6 +94,13 @@ class SearchBackend(ABC):
     def existing_indices(self) -> list[str]:
         return sorted(n for n in self._list_indices(self.namer.wildcard) if self.namer.is_ours(n))
 
+    def index_names(self) -> list[str]:
+        """Like :meth:`existing_indices` but cheap (no mappings): for per-request checks."""
+        return sorted(n for n in self._index_names(self.namer.wildcard) if self.namer.is_ours(n))
+
+    def _index_names(self, pattern: str) -> list[str]:
+        return self._list_indices(pattern)
+
     def delete_index(self, name: str) -> None:
         self._known_indices.discard(name)
         self._delete_index(name)
@@ -167,6 +174,10 @@ class OpenSearchBackend(SearchBackend):
     def _refresh(self, index):
         self._call(self.client.indices.refresh, index=index, ignore_unavailable=True)
 
+    def _index_names(self, pattern):
+        rows = self._call(self.client.cat.indices, index=pattern, h="index", format="json")
+        return [row["index"] for row in rows]
+
     def _info(self):
         info = self._call(self.client.info)
         return {"engine": "opensearch", "version": info["version"]["number"]}
@@ -226,6 +237,10 @@ class ElasticsearchBackend(SearchBackend):
 
     def _refresh(self, index):
         self._call(self.client.indices.refresh, index=index, ignore_unavailable=True)
+
+    def _index_names(self, pattern):
+        rows = self._call(self.client.cat.indices, index=pattern, h="index", format="json")
+        return [row["index"] for row in rows.body]
 
     def _info(self):
         info = self._call(self.client.info)
