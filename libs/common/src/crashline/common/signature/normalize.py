@@ -173,7 +173,9 @@ def with_line_number(stage: str, line: object, rust: bool) -> str:
     return _RUST_HASH.sub("", result) if rust else result
 
 
-def normalize_cpp_function(function: str, line: object = None, line_numbers=None) -> str:
+def normalize_cpp_function(
+    function: str, line: object = None, line_numbers: re.Pattern[str] | None = None
+) -> str:
     """Convenience wrapper: the C/C++ normalisation with an optional line-number regex."""
     stage, result = cpp_stages(function)
     if line_numbers is not None and line_numbers.match(stage):
@@ -181,7 +183,9 @@ def normalize_cpp_function(function: str, line: object = None, line_numbers=None
     return result
 
 
-def normalize_rust_function(function: str, line: object = None, line_numbers=None) -> str:
+def normalize_rust_function(
+    function: str, line: object = None, line_numbers: re.Pattern[str] | None = None
+) -> str:
     """Convenience wrapper: the Rust normalisation with an optional line-number regex."""
     stage, result = rust_stages(function)
     if line_numbers is not None and line_numbers.match(stage):
