@@ -43,7 +43,7 @@ port_owner() {
 PG_BIN=${CRASHLINE_PG_BIN:-}
 if [[ -z $PG_BIN ]]; then
     PG_BIN=/usr/lib/postgresql/15/bin
-    [[ -x $PG_BIN/postgres ]] || PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+    [[ -x $PG_BIN/postgres ]] || PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
 fi
 
 # The server must not run as root: every postgres binary runs as the
