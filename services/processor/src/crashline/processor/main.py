@@ -1,0 +1,62 @@
+"""``crashline-processor``: run a processor worker until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from crashline.common.logs import setup_logging
+from crashline.processor import metrics
+from crashline.processor.app import build_consumer, build_processor
+from crashline.processor.consumer import run_until_stopped
+from crashline.processor.health import start_health_server
+from crashline.processor.settings import ProcessorSettings
+
+log = logging.getLogger("crashline.processor")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="crashline-processor",
+        description="Process crashes from the queues until SIGTERM (settings: CRASHLINE_*).")
+    parser.add_argument("--workers", type=int, help="worker threads (CRASHLINE_PROCESSOR_WORKERS)")
+    parser.add_argument("--metrics-port", type=int, help="health/metrics port "
+                        "(CRASHLINE_METRICS_PORT; 0 picks a free one)")
+    args = parser.parse_args(argv)
+
+    settings = ProcessorSettings()
+    overrides = {}
+    if args.workers:
+        overrides["processor_workers"] = args.workers
+    if args.metrics_port is not None:
+        overrides["metrics_port"] = args.metrics_port
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    setup_logging(settings.service_name, settings.log_level, settings.log_format)
+
+    app = build_processor(settings)
+    version = app.stackwalker.version()
+    if version == "unknown":
+        log.error("%s cannot be run: install it (deploy/local/install.sh stackwalk) or set "
+                  "CRASHLINE_STACKWALKER_COMMAND", settings.stackwalker_command)
+        return 2
+    consumer = build_consumer(app)
+    metrics.IN_FLIGHT.set_function(lambda: consumer.in_flight)
+    try:
+        start_health_server(settings.metrics_host, settings.metrics_port, app.checks,
+                            lambda: {"in_flight": consumer.in_flight})
+    except OSError as exc:
+        log.error("cannot serve health on %s:%d: %s", settings.metrics_host,
+                  settings.metrics_port, exc)
+        return 2
+    log.info("processor starting", extra={"stackwalker": version,
+                                          "queue_prefix": settings.queue_prefix})
+    run_until_stopped(consumer, (signal.SIGTERM, signal.SIGINT))
+    app.processor.pipeline.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Processing one crash: load it, run the rule pipeline, save the result everywhere.
+
+:meth:`CrashProcessor.handle` never raises: it turns every way a crash can end into an
+:class:`Outcome` that tells the consumer what to do with the message (ack, retry later, or
+send to the failed queue). Only the consumer touches the queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crashline.common.crashid import InvalidCrashId, validate_crash_id
+from crashline.common.database.pool import DatabaseError
+from crashline.common.logs import crash_context
+from crashline.common.search.client import SearchError
+from crashline.common.storage import CrashNotFound, CrashStorage, StorageError
+from crashline.processor.destinations import PermanentSaveError
+from crashline.processor.pipeline import Crash, Pipeline, UnknownRuleset
+
+log = logging.getLogger(__name__)
+
+# Failures of a backend (or of the local disk) that may well succeed a little later.
+TRANSIENT_ERRORS = (StorageError, SearchError, DatabaseError, OSError)
+
+
+class Result(enum.Enum):
+    SAVED = "saved"        # every store holds the processed crash: ack
+    MISSING = "missing"    # no raw crash: ack, nothing to do
+    RETRY = "retry"        # a backend failed: try again later
+    FAILED = "failed"      # will never work as it is: to the failed queue
+
+
+@dataclass
+class Outcome:
+    result: Result
+    reason: str = ""
+    processed: dict | None = None
+
+
+@dataclass
+class Job:
+    """One message's crash on its way through the processor, across retries."""
+
+    crash_id: str
+    ruleset: str = "default"
+    attempt: int = 1
+    processed: dict | None = None  # set once processing succeeded; a retry only saves
+
+
+class Destination:  # the protocol of destinations.py's classes
+    name: str
+
+    def save(self, crash_id: str, processed: dict) -> Any: ...
+
+
+class CrashProcessor:
+    def __init__(self, storage: CrashStorage, pipeline: Pipeline,
+                 destinations: Sequence[Destination], *, tmp_dir: Path | None = None,
+                 on_saved: Callable[[str, dict, float], None] | None = None,
+                 save_timer: Callable[[str, float], None] | None = None):
+        self.storage = storage
+        self.pipeline = pipeline
+        self.destinations = list(destinations)
+        self.tmp_dir = tmp_dir
+        self.on_saved = on_saved  # (ruleset, processed crash, seconds): metrics
+        self.save_timer = save_timer  # (destination, seconds)
+
+    # -- the whole job --------------------------------------------------------------------
+    def handle(self, job: Job) -> Outcome:
+        started = time.monotonic()
+        with crash_context(job.crash_id):
+            try:
+                validate_crash_id(job.crash_id)
+                self.pipeline.check_ruleset(job.ruleset)
+                if job.processed is None:
+                    job.processed = self.process(job.crash_id, job.ruleset)
+                self.save(job.crash_id, job.processed)
+            except (InvalidCrashId, UnknownRuleset, PermanentSaveError) as exc:
+                log.error("crash cannot be processed: %s", exc)
+                return Outcome(Result.FAILED, f"{type(exc).__name__}: {exc}")
+            except CrashNotFound as exc:
+                log.warning("no raw crash, nothing to process (%s)", exc)
+                return Outcome(Result.MISSING, f"not found: {exc}")
+            except TRANSIENT_ERRORS as exc:
+                log.warning("attempt %d failed: %s", job.attempt, exc)
+                return Outcome(Result.RETRY, f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # the pipeline itself broke: a poison message
+                log.exception("processing crashed")
+                return Outcome(Result.FAILED, f"{type(exc).__name__}: {exc}")
+            if self.on_saved is not None:
+                self.on_saved(job.ruleset, job.processed, time.monotonic() - started)
+            log.info("processed", extra={"ruleset": job.ruleset,
+                                         "signature": job.processed.get("signature")})
+            return Outcome(Result.SAVED, processed=job.processed)
+
+    # -- the parts ------------------------------------------------------------------------
+    def process(self, crash_id: str, ruleset: str = "default") -> dict:
+        """Run the pipeline over the stored raw crash and return the processed crash."""
+        raw_crash = self.storage.get_raw_crash(crash_id)
+        try:
+            previous = self.storage.get_processed_crash(crash_id)
+        except CrashNotFound:
+            previous = None
+        if ruleset != "default" and previous is None:
+            # Nothing to build on: the only way to a signature is the whole pipeline.
+            log.info("no processed crash for ruleset %s; running the default one", ruleset)
+            ruleset = "default"
+        base = self._base(previous, ruleset)
+        dump_names = self.storage.get_dump_names(crash_id) if ruleset == "default" else []
+
+        tmpdir = Path(tempfile.mkdtemp(prefix=f"crashline-{crash_id}-", dir=self.tmp_dir))
+        try:
+            dumps = {}
+            for name in dump_names:
+                path = tmpdir / f"{name}.dmp"
+                path.write_bytes(self.storage.get_dump(crash_id, name))
+                dumps[name] = path
+            crash = Crash(crash_id=crash_id, raw_crash=raw_crash, dumps=dumps,
+                          processed=base, tmpdir=tmpdir, ruleset=ruleset)
+            return self.pipeline.run(crash)
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+    @staticmethod
+    def _base(previous: dict | None, ruleset: str) -> dict:
+        """What a run starts from. ``default`` rebuilds every field from the raw crash (so a
+        field an earlier version wrote cannot linger) and keeps only the notes history;
+        the other rule sets edit the stored processed crash."""
+        if previous is None:
+            return {}
+        if ruleset != "default":
+            return dict(previous)
+        return {k: previous[k] for k in ("processor_notes", "processor_history") if k in previous}
+
+    def save(self, crash_id: str, processed: dict) -> None:
+        """Storage, then search, then PostgreSQL; the first failure stops the rest (and the
+        message is retried, so all three are written again: each write is idempotent)."""
+        for destination in self.destinations:
+            begun = time.monotonic()
+            changed = destination.save(crash_id, processed)
+            if self.save_timer is not None:
+                self.save_timer(destination.name, time.monotonic() - begun)
+            if changed:
+                # The search index dropped a field: stored crash must name it too.
+                for earlier in self.destinations:
+                    if earlier.name == "storage":
+                        earlier.save(crash_id, processed)
+
+
+def queue_lag(processed: dict) -> float | None:
+    """Seconds from the collector receiving the crash to now."""
+    value = processed.get("date_processed")
+    try:
+        submitted = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    if submitted.tzinfo is None:
+        submitted = submitted.replace(tzinfo=dt.UTC)
+    return (dt.datetime.now(dt.UTC) - submitted).total_seconds()

@@ -1,0 +1,228 @@
+"""Running ``minidump-stackwalk`` on one dump, as a bounded subprocess.
+
+The stack walker is the only CPU- and memory-heavy step, and it parses untrusted input, so it
+runs in its own process with a kill timeout, an address-space limit and a cap on the size of
+what it writes. Every way it can fail becomes a status string and a note; the crash is still
+processed (with an ``EMPTY: ...`` signature) and the worker goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import resource
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+LOG_TAIL_LINES = 10
+
+# Status strings for failures the stack walker cannot report itself.
+STATUS_EMPTY = "EmptyMinidump"
+STATUS_TIMEOUT = "Timeout"
+STATUS_OUTPUT_TOO_LARGE = "OutputTooLarge"
+STATUS_NOT_RUNNABLE = "StackwalkerNotRunnable"
+STATUS_UNKNOWN = "unknown error"
+
+
+@dataclass
+class StackwalkResult:
+    """What one stack walk produced; ``json_dump`` is ``{}`` whenever it failed."""
+
+    json_dump: dict = field(default_factory=dict)
+    return_code: int | None = None
+    status: str = STATUS_UNKNOWN
+    stderr: str = ""
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "OK"
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = path.read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    tail = "\n".join(lines[-LOG_TAIL_LINES:])
+    return f"...\n{tail}" if len(lines) > LOG_TAIL_LINES else tail
+
+
+def status_from_log(text: str) -> str | None:
+    """rust-minidump logs ``ERROR <Name> - Error ...`` when it gives up on a dump."""
+    first = text.removeprefix("...\n").lstrip()
+    if not first.startswith("ERROR"):
+        return None
+    tokens = first.split()
+    return tokens[1] if len(tokens) > 1 else None
+
+
+class Stackwalker:
+    def __init__(
+        self,
+        command: str = "minidump-stackwalk",
+        *,
+        symbols_dirs: Sequence[Path] = (),
+        symbols_urls: Sequence[str] = (),
+        cache_dir: Path | None = None,
+        timeout: float = 120.0,
+        memory_limit_mb: int = 0,
+        max_output_bytes: int = 256 * 1024 * 1024,
+    ):
+        self.command = command
+        self.symbols_dirs = [Path(d) for d in symbols_dirs]
+        self.symbols_urls = list(symbols_urls)
+        self.cache_dir = Path(cache_dir).resolve() if cache_dir else None
+        self.timeout = timeout
+        self.memory_limit_mb = memory_limit_mb
+        self.max_output_bytes = max_output_bytes
+        self._version: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings) -> Stackwalker:
+        return cls(
+            settings.stackwalker_command,
+            symbols_dirs=settings.symbols_dirs,
+            symbols_urls=settings.symbols_urls,
+            cache_dir=settings.symbols_cache_dir,
+            timeout=settings.stackwalker_timeout,
+            memory_limit_mb=settings.stackwalker_memory_limit_mb,
+            max_output_bytes=settings.stackwalker_max_output_mb * 1024 * 1024,
+        )
+
+    # -- facts about the binary ---------------------------------------------------------
+    def version(self) -> str:
+        """``minidump-stackwalk 0.27.0``, or ``unknown`` if it cannot be run."""
+        if self._version is None:
+            try:
+                out = subprocess.run([self.command, "--version"], capture_output=True,
+                                     text=True, timeout=30, check=True)
+                self._version = out.stdout.strip() or "unknown"
+            except (OSError, subprocess.SubprocessError):
+                log.warning("cannot run %s --version", self.command, exc_info=True)
+                return "unknown"
+        return self._version
+
+    def check(self) -> str:
+        """Raise unless the stack walker runs (for health checks)."""
+        version = self.version()
+        if version == "unknown":
+            raise RuntimeError(f"{self.command} cannot be run")
+        return version
+
+    # -- one walk -----------------------------------------------------------------------
+    def argv(self, dump: Path, evil_json: Path, output: Path, log_file: Path,
+             symbols_tmp: Path | None) -> list[str]:
+        args = [self.command, f"--evil-json={evil_json}"]
+        if self.cache_dir is not None:
+            args.append(f"--symbols-cache={self.cache_dir}")
+        if symbols_tmp is not None:
+            args.append(f"--symbols-tmp={symbols_tmp}")
+        args += ["--no-color", f"--output-file={output}", f"--log-file={log_file}"]
+        args += [f"--symbols-path={d}" for d in self.symbols_dirs]
+        args += [f"--symbols-url={url}" for url in self.symbols_urls]
+        args += ["--json", "--verbose=error", str(dump)]
+        return args
+
+    def _limits(self) -> None:
+        """Runs in the child between fork and exec: only async-signal-safe work here."""
+        if self.memory_limit_mb:
+            limit = self.memory_limit_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        # Output and log files above the cap kill the walker with SIGXFSZ.
+        cap = self.max_output_bytes
+        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+
+    def walk(self, dump: Path, annotations: Mapping, workdir: Path,
+             name: str = "upload_file_minidump") -> StackwalkResult:
+        """Walk ``dump``; scratch files go to ``workdir`` (one per crash, removed by caller)."""
+        result = StackwalkResult()
+        if dump.stat().st_size == 0:
+            result.status = STATUS_EMPTY
+            result.notes.append(f"{name} is empty--skipping minidump processing")
+            return result
+
+        evil_json = workdir / f"{name}.annotations.json"
+        output = workdir / f"{name}.stackwalk.json"
+        log_file = workdir / f"{name}.stackwalk.log"
+        evil_json.write_text(json.dumps(annotations, default=str), "utf-8")
+        symbols_tmp = None
+        if self.cache_dir is not None:
+            # The download folder must share a filesystem with the cache (atomic renames).
+            symbols_tmp = self.cache_dir.parent / ".symbols-tmp"
+            symbols_tmp.mkdir(parents=True, exist_ok=True)
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+
+        argv = self.argv(dump, evil_json, output, log_file, symbols_tmp)
+        started = time.monotonic()
+        rc = self._run(argv, result, name)
+        result.seconds = time.monotonic() - started
+        result.return_code = rc
+        result.stderr = _log_tail(log_file)
+
+        if rc == 0 and output.is_file():
+            result.json_dump = self._parse(output, result, name)
+        status = result.json_dump.get("status") or STATUS_UNKNOWN
+        if rc == -signal.SIGXFSZ:
+            status = STATUS_OUTPUT_TOO_LARGE
+        elif rc == -signal.SIGKILL and result.seconds >= self.timeout:
+            status = STATUS_TIMEOUT
+        elif rc is None:
+            status = STATUS_NOT_RUNNABLE
+        logged = status_from_log(result.stderr)
+        if logged and status in ("OK", STATUS_UNKNOWN):
+            status = logged
+            result.notes.append(f"{name}: minidump-stackwalk: {logged}")
+        result.status = status
+
+        if status == STATUS_TIMEOUT:
+            result.notes.append(f"{name}: minidump-stackwalk: timeout (SIGKILL)")
+        elif rc is not None and (rc != 0 or status != "OK"):
+            result.notes.append(f"{name}: minidump-stackwalk: failed: {rc}: {status}")
+        return result
+
+    def _run(self, argv: list[str], result: StackwalkResult, name: str) -> int | None:
+        try:
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, preexec_fn=self._limits, start_new_session=True,
+            )
+        except OSError as exc:
+            result.notes.append(f"{name}: minidump-stackwalk: cannot run: {exc}")
+            return None
+        try:
+            return proc.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            # Its own session: kill whatever it spawned too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return -signal.SIGKILL
+        except BaseException:
+            proc.kill()  # shutting down mid-walk: leave no stack walker behind
+            proc.wait()
+            raise
+
+    def _parse(self, output: Path, result: StackwalkResult, name: str) -> dict:
+        size = output.stat().st_size
+        if size > self.max_output_bytes:
+            result.notes.append(f"{name}: minidump-stackwalk output too large ({size} bytes)")
+            return {}
+        try:
+            data = json.loads(output.read_bytes())
+        except ValueError as exc:
+            result.notes.append(f"{name}: minidump-stackwalk output is not JSON: {exc}")
+            return {}
+        if not isinstance(data, dict):
+            result.notes.append(f"{name}: minidump-stackwalk output is not an object")
+            return {}
+        return data
