@@ -44,6 +44,8 @@ class Database:
             conn = pool.getconn()
         except psycopg2.pool.PoolError as exc:
             raise DatabaseError(f"no free PostgreSQL connection: {exc}") from exc
+        except psycopg2.OperationalError as exc:  # opening a new connection failed
+            raise DatabaseError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
         broken = False
         try:
             # `with conn` commits or rolls back; it does not close the connection.
