@@ -39,7 +39,9 @@ class Heartbeat:
                 results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         healthy = all(r["ok"] for r in results.values())
         resp.status = falcon.HTTP_200 if healthy else falcon.HTTP_503
-        resp.media = {"ok": healthy, "checks": results}
+        # "errors" is the reference collector's shape, which its clients' monitors read.
+        errors = [{"name": n, "msg": r["error"]} for n, r in results.items() if not r["ok"]]
+        resp.media = {"ok": healthy, "checks": results, "errors": errors}
 
 
 def version_info(distribution: str) -> dict:

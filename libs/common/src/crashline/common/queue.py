@@ -276,16 +276,23 @@ class RabbitMQ:
 class ThreadLocalPublisher:
     """A publisher per thread, for multi-threaded web workers (pika is not thread-safe)."""
 
-    def __init__(self, url: str, names: QueueNames | None = None):
+    def __init__(self, url: str, names: QueueNames | None = None, **client_kwargs):
         self.url = url
         self.names = names or QueueNames()
+        self.client_kwargs = client_kwargs  # passed on to each thread's RabbitMQ
         self._local = threading.local()
 
     def _client(self) -> RabbitMQ:
         client = getattr(self._local, "client", None)
         if client is None:
-            client = self._local.client = RabbitMQ(self.url, self.names)
+            client = self._local.client = RabbitMQ(self.url, self.names, **self.client_kwargs)
         return client
+
+    def close(self) -> None:
+        """Close this thread's connection (others close with their threads)."""
+        client = getattr(self._local, "client", None)
+        if client is not None:
+            client.close()
 
     def publish(self, queue: str, body: str, headers: Mapping[str, object] | None = None) -> None:
         self._client().publish(queue, body, headers)

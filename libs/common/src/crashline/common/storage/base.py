@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
+from typing import BinaryIO
 
 from crashline.common.crashid import validate_crash_id
 from crashline.common.storage import keys
@@ -32,6 +33,12 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def put(self, key: str, data: bytes) -> None: ...
+
+    def put_file(self, key: str, file: BinaryIO) -> None:
+        """Store a seekable binary file's contents from its start; backends override this to
+        stream big objects instead of holding them in memory."""
+        file.seek(0)
+        self.put(key, file.read())
 
     @abstractmethod
     def get(self, key: str) -> bytes:
@@ -67,8 +74,13 @@ class CrashStorage:
         self.store = store
 
     # -- writing a raw crash (the collector) -------------------------------------------
-    def put_dump(self, crash_id: str, dump_name: str, data: bytes) -> None:
-        self.store.put(keys.dump_key(validate_crash_id(crash_id), dump_name), data)
+    def put_dump(self, crash_id: str, dump_name: str, data: bytes | BinaryIO) -> None:
+        """``data`` is bytes, or a seekable binary file for dumps too big for memory."""
+        key = keys.dump_key(validate_crash_id(crash_id), dump_name)
+        if isinstance(data, bytes | bytearray | memoryview):
+            self.store.put(key, bytes(data))
+        else:
+            self.store.put_file(key, data)
 
     def put_dump_names(self, crash_id: str, dump_names: list[str]) -> None:
         self.store.put(keys.dump_names_key(validate_crash_id(crash_id)), _dumps_json(dump_names))
@@ -118,6 +130,24 @@ class CrashStorage:
 
     def has_processed_crash(self, crash_id: str) -> bool:
         return self.store.exists(keys.processed_crash_key(validate_crash_id(crash_id)))
+
+    # -- crashes stored but not yet queued (the collector writes, a periodic job requeues) --
+    def put_pending_publish(self, crash_id: str, record: Mapping) -> None:
+        """Note that a stored crash still has to be queued (``record``: queue, reason, time)."""
+        self.store.put(keys.pending_publish_key(validate_crash_id(crash_id)), _dumps_json(record))
+
+    def list_pending_publish(self) -> Iterator[tuple[str, dict]]:
+        """``(crash_id, record)`` for every crash waiting to be queued, oldest key first."""
+        prefix = keys.PENDING_PUBLISH_PREFIX
+        for key in self.store.list_keys(prefix):
+            try:
+                record = json.loads(self.store.get(key))
+            except CrashNotFound:  # deleted by someone else since the listing
+                continue
+            yield key[len(prefix):], record
+
+    def delete_pending_publish(self, crash_id: str) -> None:
+        self.store.delete(keys.pending_publish_key(validate_crash_id(crash_id)))
 
     # -- removal (rejected crashes, retention) -------------------------------------------
     def delete_crash(self, crash_id: str) -> None:

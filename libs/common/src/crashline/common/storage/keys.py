@@ -5,6 +5,8 @@
 ``v1/dump/<id>``                the main ``upload_file_minidump``
 ``v1/<dump_name>/<id>``         every other dump
 ``v1/processed_crash/<id>``     processed crash JSON
+``v1/pending_publish/<id>``     stored crash the collector could not queue (JSON: queue,
+                                reason, time); a periodic job queues it and deletes the key
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from crashline.common.crashid import date_from_crash_id
 
 MAIN_DUMP = "upload_file_minidump"
 RAW_CRASH_PREFIX = "v1/raw_crash/"
+PENDING_PUBLISH_PREFIX = "v1/pending_publish/"
 
 
 def raw_crash_key(crash_id: str) -> str:
@@ -36,3 +39,7 @@ def dump_key(crash_id: str, dump_name: str) -> str:
 
 def processed_crash_key(crash_id: str) -> str:
     return f"v1/processed_crash/{crash_id}"
+
+
+def pending_publish_key(crash_id: str) -> str:
+    return f"{PENDING_PUBLISH_PREFIX}{crash_id}"

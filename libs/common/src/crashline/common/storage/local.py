@@ -8,9 +8,11 @@ the old object or the whole new one, and an acknowledged crash survives a power 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from crashline.common.storage.base import CrashNotFound, ObjectStore, StorageError
 
@@ -27,13 +29,20 @@ class LocalObjectStore(ObjectStore):
         return path
 
     def put(self, key: str, data: bytes) -> None:
+        self._write(key, lambda f: f.write(data))
+
+    def put_file(self, key: str, file: BinaryIO) -> None:
+        file.seek(0)
+        self._write(key, lambda f: shutil.copyfileobj(file, f, 1024 * 1024))
+
+    def _write(self, key: str, write: Callable[[BinaryIO], object]) -> None:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix="-" + path.name)
             try:
                 with os.fdopen(fd, "wb") as f:
-                    f.write(data)
+                    write(f)
                     if self.fsync:
                         f.flush()
                         os.fsync(f.fileno())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import BinaryIO
 
 import boto3
 from botocore.config import Config
@@ -45,6 +46,13 @@ class S3ObjectStore(ObjectStore):
     def put(self, key: str, data: bytes) -> None:
         try:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot write s3://{self.bucket}/{key}: {exc}") from exc
+
+    def put_file(self, key: str, file: BinaryIO) -> None:
+        file.seek(0)  # streamed by botocore, not read into memory
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=file)
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot write s3://{self.bucket}/{key}: {exc}") from exc
 

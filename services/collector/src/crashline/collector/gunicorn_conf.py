@@ -1,0 +1,59 @@
+"""gunicorn configuration for the collector, from ``CRASHLINE_COLLECTOR_*`` settings.
+
+``crashline-collector`` uses it; by hand:
+``gunicorn -c python:crashline.collector.gunicorn_conf 'crashline.collector.app:create_app()'``
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+
+from crashline.collector.settings import get_settings
+
+# Several workers share /metrics through prometheus-client's multiprocess mode; the folder
+# must be known before prometheus_client is first imported (here, in the master).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="crashline-collector-metrics-")
+
+_settings = get_settings()
+
+bind = _settings.collector_bind
+workers = _settings.collector_workers
+threads = _settings.collector_threads
+worker_class = "gthread"
+keepalive = _settings.collector_keepalive
+timeout = 120  # worker heartbeat; a request's own waits are bounded by the body timeout
+graceful_timeout = 30
+errorlog = "-"
+loglevel = _settings.log_level.lower()
+proc_name = "crashline-collector"
+control_socket_disable = True  # several gunicorns run on one machine (tests, make run)
+
+
+def on_starting(server) -> None:
+    """Refuse to start unless crash storage and the queue both work."""
+    from crashline.collector.app import self_check
+    from crashline.collector.throttler import ThrottleConfigError, load_rules
+    from crashline.common.logs import setup_logging
+
+    setup_logging(_settings.service_name, _settings.log_level, _settings.log_format)
+    log = logging.getLogger("crashline.collector.startup")
+    problems = self_check(_settings)
+    try:
+        load_rules(_settings.collector_throttle_rules)
+    except ThrottleConfigError as exc:
+        problems.append(f"throttle rules: {exc}")
+    if problems:
+        for problem in problems:
+            log.critical("refusing to start: %s", problem)
+        sys.exit(1)
+    log.info("self-check passed: crash storage and RabbitMQ work; serving on %s", bind)
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,126 @@
+"""The crash mover: store a crash (dumps, dump names, raw crash last), then queue its id.
+
+Every step is retried with exponential backoff. If storage keeps failing the crash is not
+acknowledged (:class:`SaveFailed`: the client keeps the report and retries later). If only
+the queue keeps failing the crash is safe in storage, so it is acknowledged and its id is
+recorded under ``v1/pending_publish/<id>`` for a periodic job to queue later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import BinaryIO, Protocol, TypeVar
+
+from crashline.collector import metrics
+from crashline.common.storage import CrashStorage, StorageError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Publisher(Protocol):
+    def publish(self, queue: str, body: str) -> None: ...
+
+
+class SaveFailed(Exception):
+    """Storage failed after every attempt; nothing acknowledged."""
+
+
+class Backoff:
+    def __init__(self, attempts: int, first: float, maximum: float,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.attempts = attempts
+        self.first = first
+        self.maximum = maximum
+        self.sleep = sleep
+
+    def run(self, stage: str, what: str, func: Callable[[], T],
+            retry_on: tuple[type[BaseException], ...]) -> T:
+        delay = self.first
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return func()
+            except retry_on as exc:
+                if attempt == self.attempts:
+                    raise
+                log.warning("%s failed (attempt %d of %d), retrying in %.2fs: %s",
+                            what, attempt, self.attempts, delay, exc)
+                metrics.RETRIES.labels(stage).inc()
+                self.sleep(delay)
+                delay = min(delay * 2, self.maximum)
+        raise AssertionError("unreachable")
+
+
+class CrashMover:
+    def __init__(self, storage: CrashStorage, publisher: Publisher, queue: str, *,
+                 save_backoff: Backoff, publish_backoff: Backoff):
+        self.storage = storage
+        self.publisher = publisher
+        self.queue = queue
+        self.save_backoff = save_backoff
+        self.publish_backoff = publish_backoff
+
+    def save(self, crash_id: str, raw_crash: Mapping,
+             dumps: Mapping[str, Callable[[], bytes | BinaryIO]]) -> None:
+        """Write every dump, the dump names, then the raw crash; raise SaveFailed.
+
+        ``dumps`` maps names to callables giving the content (called again on each retry, so
+        a spooled file is rewound)."""
+        start = time.perf_counter()
+        retry_on = (StorageError, OSError)
+        try:
+            for name, data in dumps.items():
+                self.save_backoff.run(
+                    "save", f"{crash_id}: storing dump {name}",
+                    lambda n=name, d=data: self.storage.put_dump(crash_id, n, d()), retry_on)
+            self.save_backoff.run(
+                "save", f"{crash_id}: storing dump names",
+                lambda: self.storage.put_dump_names(crash_id, sorted(dumps)), retry_on)
+            self.save_backoff.run(
+                "save", f"{crash_id}: storing raw crash",
+                lambda: self.storage.put_raw_crash(crash_id, raw_crash), retry_on)
+        except retry_on as exc:
+            metrics.FAILURES.labels("save").inc()
+            log.error("%s: too many errors trying to save; not acknowledged: %s", crash_id, exc)
+            raise SaveFailed(str(exc)) from exc
+        finally:
+            metrics.SAVE_SECONDS.observe(time.perf_counter() - start)
+        log.debug("%s: saved", crash_id)
+
+    def publish(self, crash_id: str) -> bool:
+        """Queue the id; on failure record it as pending and return False."""
+        start = time.perf_counter()
+        try:
+            # Whatever the client library raises, the crash is stored: record and go on.
+            self.publish_backoff.run(
+                "publish", f"{crash_id}: publishing to {self.queue}",
+                lambda: self.publisher.publish(self.queue, crash_id), (Exception,))
+        except Exception as exc:
+            metrics.FAILURES.labels("publish").inc()
+            log.error("%s: too many errors trying to publish: %r", crash_id, exc)
+            self._record_pending(crash_id, repr(exc))
+            return False
+        finally:
+            metrics.PUBLISH_SECONDS.observe(time.perf_counter() - start)
+        log.debug("%s: published", crash_id)
+        return True
+
+    def _record_pending(self, crash_id: str, reason: str) -> None:
+        record = {"queue": self.queue, "reason": reason[:500],
+                  "time": dt.datetime.now(dt.UTC).isoformat()}
+        try:
+            self.save_backoff.run(
+                "save", f"{crash_id}: recording pending publish",
+                lambda: self.storage.put_pending_publish(crash_id, record),
+                (StorageError, OSError))
+        except (StorageError, OSError) as exc:
+            # The crash itself is stored: a sweep over raw crashes without processed crashes
+            # still finds it. Say so loudly.
+            metrics.FAILURES.labels("pending_publish").inc()
+            log.error("%s: stored but neither queued nor recorded as pending: %s", crash_id, exc)
+            return
+        metrics.PENDING_PUBLISH.inc()
+        log.warning("%s: stored, not queued; recorded under v1/pending_publish/", crash_id)

@@ -1,0 +1,62 @@
+"""Collector settings: every one an environment variable ``CRASHLINE_COLLECTOR_*``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from crashline.common.settings import CommonSettings
+
+MiB = 1024 * 1024
+RULES_DIR = Path(__file__).resolve().parent / "throttle_rules"
+
+
+class CollectorSettings(CommonSettings):
+    service_name: str = "crashline-collector"
+
+    # Server (gunicorn). Two workers with a few threads each keep both cores of a small
+    # machine busy: parsing, inflating and hashing hold the GIL, storage and queue waits don't.
+    collector_bind: str = "127.0.0.1:8000"
+    collector_workers: int = Field(2, ge=1)
+    collector_threads: int = Field(4, ge=1)
+    collector_keepalive: int = Field(5, ge=0)
+    # Seconds to wait for the next piece of a request body before giving up (408); a client
+    # that claims more bytes than it sends must not hold a thread forever.
+    collector_body_timeout: float = Field(10.0, gt=0)
+
+    # Limits on what a client may send (each refused with a clear reason, nothing stored).
+    collector_max_body_size: int = Field(25 * MiB, ge=1)  # bytes on the wire (compressed)
+    collector_max_inflated_size: int = Field(400 * MiB, ge=1)  # a gzip body, once inflated
+    collector_max_annotations: int = Field(1000, ge=1)
+    collector_max_annotation_size: int = Field(2 * MiB, ge=1)  # one value, or the JSON part
+    collector_max_annotations_total_size: int = Field(8 * MiB, ge=1)
+    collector_max_dumps: int = Field(100, ge=1)
+    collector_max_part_header_size: int = Field(16 * 1024, ge=256)
+    # Dumps of one request are kept in memory up to this many bytes in all, then spooled to
+    # temporary files: bounds memory per thread whatever the report size.
+    collector_spool_memory_size: int = Field(4 * MiB, ge=0)
+    collector_spool_dir: Path | None = None
+    collector_read_chunk_size: int = Field(64 * 1024, ge=1024)
+    # After refusing a request, read and discard up to this much of the rest of its body so
+    # the client (still sending) gets the answer rather than a reset connection.
+    collector_max_drain_size: int = Field(50 * MiB, ge=0)
+
+    # Throttler
+    collector_throttle_rules: Path = RULES_DIR / "default.toml"
+
+    # Stage submitter: may choose the crash id (``uuid`` annotation) with this bearer token.
+    collector_stage_submitter_token: SecretStr = SecretStr("")
+
+    # Crash mover: attempts per step and exponential backoff between them.
+    collector_save_attempts: int = Field(5, ge=1)
+    collector_publish_attempts: int = Field(3, ge=1)
+    collector_retry_backoff: float = Field(0.1, ge=0)  # first sleep; doubles up to the max
+    collector_retry_backoff_max: float = Field(2.0, ge=0)
+    collector_retry_after: int = Field(60, ge=1)  # seconds, sent with 503 when storage fails
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> CollectorSettings:
+    return CollectorSettings()
