@@ -112,7 +112,7 @@ install_stackwalk() {
 java_major() {
     [[ -x $1/bin/java && -x $1/bin/javac ]] || return 0
     "$1/bin/java" -XshowSettings:properties -version 2>&1 |
-        awk -F'= ' '/java.specification.version/ {print $2; exit}'
+        awk -F'= ' '/java.specification.version/ {print $2; exit}' || true
 }
 
 # find_jdk MIN [MAX]: print a JDK home with MIN <= version <= MAX, preferring the

@@ -301,7 +301,7 @@ rmq_start() {
         fail_with_log rabbitmq "rabbitmqctl await_startup failed" "$RMQ_LOG"
     if ((epmd_was_up == 0)); then
         local epid
-        epid=$(ss -Hltnp 'sport = :4369' 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
+        epid=$(ss -Hltnp 'sport = :4369' 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2 || true)
         [[ -n $epid && $(ps -o comm= -p "$epid") == epmd ]] && write_pid epmd "$epid"
     fi
     log "rabbitmq: ready in $(since "$start"): amqp://guest:guest@127.0.0.1:$RABBITMQ_PORT/"
@@ -402,7 +402,7 @@ os_status() {
     local pid version=""
     pid=$(read_pid opensearch)
     if [[ -n $pid ]] && url_ok "$OS_URL/_cluster/health"; then
-        version=$(curl -fsS --max-time 5 "$OS_URL" | sed -n 's/.*"number" : "\([^"]*\)".*/\1/p')
+        version=$(curl -fsS --max-time 5 "$OS_URL" | sed -n 's/.*"number" : "\([^"]*\)".*/\1/p' || true)
         echo "opensearch: running  pid $pid  $OS_URL  (OpenSearch $version)"
     else
         echo "opensearch: stopped"
