@@ -38,6 +38,9 @@ def clean_value(field: FieldDef, value: object) -> object:
         return _MISSING
     kind = field.type
     if kind in (FieldType.STRING, FieldType.ENUM):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            # A list of strings is a multi-valued field (e.g. additional_minidumps).
+            return [clean_value(field, v) for v in value] if value else _MISSING
         if not isinstance(value, str):
             return BAD_DATA
         value = value[:KEYWORD_MAX_CHARS]
