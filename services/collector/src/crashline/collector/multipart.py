@@ -10,6 +10,7 @@ that is what makes a hand-written parser faster here than the event-per-byte lib
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Protocol
 
 __all__ = ["MultipartError", "MultipartParser", "PartHandler", "parse_header_params"]
@@ -140,19 +141,25 @@ _PARAM_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def parse_header_params(value: str) -> tuple[str, dict[str, str]]:
     """``'form-data; name="a"; filename="b"'`` -> ``("form-data", {"name": "a", ...})``.
 
     Parameter names are lower-cased; quoted values are unquoted; RFC 5987 ``name*=`` values
-    (``UTF-8''x%20y``) are decoded and win over the plain form.
+    (``UTF-8''x%20y``) are decoded and win over the plain form. Cached, because the same
+    header values come again and again: callers must not modify the result.
     """
     main, _, rest = value.partition(";")
+    if not rest:
+        return main.strip().lower(), {}
     params: dict[str, str] = {}
     extended: dict[str, str] = {}
     for match in _PARAM_RE.finditer(";" + rest):
         key, raw = match.group(1).lower(), match.group(2).strip()
         if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
-            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
+            raw = raw[1:-1]
+            if "\\" in raw:
+                raw = re.sub(r"\\(.)", r"\1", raw)
         if key.endswith("*"):
             extended[key[:-1]] = _decode_rfc5987(raw)
         else:

@@ -166,24 +166,32 @@ class Dump:
         self.size = 0
         self._budget = budget
         self._hash = hashlib.sha256()
-        self._memory: bytearray | None = bytearray()
+        # Pieces as handed over by the parser (views of immutable chunks): joining them once
+        # at the end is far cheaper than growing a bytearray.
+        self._pieces: list | None = []
+        self._in_memory = 0
         self._file: BinaryIO | None = None
 
     def write(self, data) -> None:
         self._hash.update(data)
         n = len(data)
         self.size += n
-        if self._memory is not None:
+        if self._pieces is not None:
             if n <= self._budget.left:
-                self._memory += data
+                self._pieces.append(data)
+                self._in_memory += n
                 self._budget.left -= n
                 return
             # Closed by close(), which the request handler always calls.
             self._file = tempfile.TemporaryFile(dir=self._budget.spool_dir)  # noqa: SIM115
-            self._file.write(self._memory)
-            self._budget.left += len(self._memory)
-            self._memory = None
+            self._file.writelines(self._pieces)
+            self._release_memory()
         self._file.write(data)
+
+    def _release_memory(self) -> None:
+        self._budget.left += self._in_memory
+        self._in_memory = 0
+        self._pieces = None
 
     @property
     def sha256(self) -> str:
@@ -198,12 +206,15 @@ class Dump:
         if self._file is not None:
             self._file.seek(0)
             return self._file
-        return bytes(self._memory or b"")
+        if self._pieces is None:
+            return b""
+        if len(self._pieces) != 1 or not isinstance(self._pieces[0], bytes):
+            self._pieces = [b"".join(self._pieces)]
+        return self._pieces[0]
 
     def close(self) -> None:
-        if self._memory is not None:
-            self._budget.left += len(self._memory)
-            self._memory = None
+        if self._pieces is not None:
+            self._release_memory()
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -90,6 +90,7 @@ def _as_number(value: object) -> float | None:
 
 
 _VERSION_PART = re.compile(r"^(\d+)([a-z]*)(\d*)")
+_VERSION_WIDTH = 8
 _SUFFIX_RANK = {"a": 0, "alpha": 0, "b": 1, "beta": 1, "pre": 1, "rc": 2}
 
 
@@ -104,8 +105,8 @@ def version_key(version: str) -> tuple | None:
         number, suffix, suffix_number = match.groups()
         rank = _SUFFIX_RANK.get(suffix, 3)  # no suffix, "esr" and unknown: a release
         parts.append((int(number), rank, int(suffix_number or 0)))
-    while len(parts) > 1 and parts[-1] == (0, 3, 0):
-        parts.pop()  # 60.0.0 == 60.0 == 60
+    # Missing components count as ".0": 60 == 60.0.0, and 60.0b3 < 60 (its ".0b3" < ".0").
+    parts += [(0, 3, 0)] * (_VERSION_WIDTH - len(parts))
     return tuple(parts)
 
 
