@@ -1,0 +1,218 @@
+"""Crash endpoints: ProcessedCrash, RawCrash, Reprocessing, CrashVerify."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Literal
+
+import falcon
+from pydantic import BaseModel, ConfigDict, Field
+
+from crashline.common.crashid import (
+    InvalidCrashId,
+    date_from_crash_id,
+    strip_breakpad_prefix,
+    validate_crash_id,
+)
+from crashline.common.search import SearchError
+from crashline.common.storage import CrashNotFound, StorageError
+from crashline.common.storage.keys import MAIN_DUMP
+from crashline.webapp.api.base import Operation, Resource
+from crashline.webapp.auth.principal import REPROCESS_CRASHES, VIEW_PII, VIEW_RAWDUMP
+from crashline.webapp.errors import APIError, bad_param, not_found, unavailable
+from crashline.webapp.priority import PriorityRequests
+from crashline.webapp.redaction import redact_processed, redact_raw
+from crashline.webapp.services import Services
+
+log = logging.getLogger(__name__)
+
+RULESETS = ("default", "regenerate_signature")
+NO_STORE = ["private", "no-store"]
+CrashId = Annotated[str, Field(min_length=1, max_length=100, description=(
+    "A crash id (8-4-4-4-12 lowercase hex ending in the submission date YYMMDD); a bp- "
+    "prefix is accepted."))]
+
+
+def crash_id_param(value: str, param: str = "crash_id") -> str:
+    try:
+        return validate_crash_id(strip_breakpad_prefix(value))
+    except InvalidCrashId as exc:
+        raise bad_param(param, str(exc)) from None
+
+
+class CrashIdParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    crash_id: CrashId
+
+
+class RawCrashParams(CrashIdParams):
+    format: Literal["meta", "raw"] = Field("meta", description=(
+        "meta: the annotations as JSON; raw: download a dump (needs view_rawdump)"))
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,100}$", description=(
+        f"Dump to download with format=raw (default {MAIN_DUMP})."))
+
+
+class ReprocessingParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    crash_ids: list[Annotated[str, Field(max_length=200)]] = Field(
+        min_length=1, max_length=1000, description=(
+            "Crash ids to reprocess, each optionally followed by :<ruleset> "
+            f"({', '.join(RULESETS)})."))
+
+
+def _storage_call(func, *args):
+    try:
+        return func(*args)
+    except StorageError as exc:
+        log.warning("crash storage failed: %s", exc)
+        raise unavailable("Crash storage") from None
+
+
+class ProcessedCrashResource(Resource):
+    name = "ProcessedCrash"
+    operations = (Operation(
+        "GET", "A processed crash", params=CrashIdParams,
+        responses={200: "the processed crash (public keys only without view_pii)",
+                   400: "not a crash id",
+                   404: "unknown crash; or not processed yet (then it is queued for "
+                        "priority processing and the answer says pending: true)"}),)
+
+    def __init__(self, services: Services, priority: PriorityRequests):
+        self.services = services
+        self.priority = priority
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        params = self.read_params(req, CrashIdParams)
+        crash_id = crash_id_param(params.crash_id)
+        storage = self.services.storage
+        resp.cache_control = NO_STORE
+        try:
+            processed = _storage_call(storage.get_processed_crash, crash_id)
+        except CrashNotFound:
+            if _storage_call(storage.has_raw_crash, crash_id):
+                self.priority.request(crash_id)
+                raise APIError(falcon.HTTP_404, f"Crash {crash_id} is not processed yet; it is "
+                                                "queued for processing, try again shortly",
+                               headers={"Retry-After": "5"}, pending=True) from None
+            raise not_found(f"Crash {crash_id} not found") from None
+        if not self.principal(req).has(VIEW_PII):
+            processed = redact_processed(processed)
+        resp.media = processed
+
+
+def attachment_name(crash_id: str, name: str) -> str:
+    if name == MAIN_DUMP:
+        return f"{crash_id}.dmp"
+    if name == "memory_report":
+        return f"{crash_id}-memory_report.json.gz"
+    return f"{crash_id}-{name}.dmp"
+
+
+class RawCrashResource(Resource):
+    name = "RawCrash"
+    operations = (Operation(
+        "GET", "A raw crash: its annotations, or one of its dumps", params=RawCrashParams,
+        binary=True,
+        responses={200: "annotations (public ones only without view_pii), or the dump file",
+                   400: "bad parameter", 403: "format=raw without view_rawdump",
+                   404: "unknown crash or dump"}),)
+
+    def __init__(self, services: Services):
+        self.services = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        params = self.read_params(req, RawCrashParams)
+        crash_id = crash_id_param(params.crash_id)
+        storage = self.services.storage
+        resp.cache_control = NO_STORE
+        if params.format == "raw":
+            self.require(req, VIEW_RAWDUMP)
+            name = params.name or MAIN_DUMP
+            if not _storage_call(storage.has_raw_crash, crash_id):
+                raise not_found(f"Crash {crash_id} not found")
+            names = _storage_call(storage.get_dump_names, crash_id)
+            if name not in names:
+                raise not_found(f"Crash {crash_id} has no dump named {name!r}"
+                                + (f"; it has {', '.join(names)}" if names else ""))
+            try:
+                data = _storage_call(storage.get_dump, crash_id, name)
+            except CrashNotFound:
+                raise not_found(f"Dump {name!r} of crash {crash_id} is missing") from None
+            resp.content_type = falcon.MEDIA_OCTET_STREAM if name != "memory_report" \
+                else "application/gzip"
+            resp.downloadable_as = attachment_name(crash_id, name)
+            resp.data = data
+            return
+        try:
+            raw = _storage_call(storage.get_raw_crash, crash_id)
+        except CrashNotFound:
+            raise not_found(f"Crash {crash_id} not found") from None
+        if not self.principal(req).has(VIEW_PII):
+            raw = redact_raw(raw)
+        resp.media = raw
+
+
+class ReprocessingResource(Resource):
+    name = "Reprocessing"
+    operations = (Operation(
+        "POST", "Send crashes back to the processor", params=ReprocessingParams,
+        permission=REPROCESS_CRASHES,
+        responses={200: "{result: true, queued: [...]}", 400: "bad crash id or ruleset",
+                   403: "the caller lacks reprocess_crashes", 404: "a crash is not stored"},
+        description="Parameters in the query string or a form body."),)
+
+    def __init__(self, services: Services):
+        self.services = services
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.require(req, REPROCESS_CRASHES)
+        params = self.read_params(req, ReprocessingParams, with_body=True)
+        bodies: list[str] = []
+        missing: list[str] = []
+        for raw in params.crash_ids:
+            value, _, ruleset = raw.partition(":")
+            crash_id = crash_id_param(value, "crash_ids")
+            if ruleset and ruleset not in RULESETS:
+                raise bad_param("crash_ids", f"unknown ruleset {ruleset!r} in {raw!r}; "
+                                             f"known: {', '.join(RULESETS)}")
+            if not _storage_call(self.services.storage.has_raw_crash, crash_id):
+                missing.append(crash_id)
+            bodies.append(f"{crash_id}:{ruleset}" if ruleset else crash_id)
+        if missing:
+            raise not_found(f"Not in crash storage: {', '.join(missing)}")
+        queue = self.services.queues.reprocessing
+        try:
+            for body in dict.fromkeys(bodies):
+                self.services.publisher.publish(queue, body)
+        except Exception as exc:  # pika and QueueError alike: nothing sure was queued
+            log.warning("publishing to %s failed: %s", queue, exc)
+            raise unavailable("The queue") from None
+        resp.media = {"result": True, "queued": list(dict.fromkeys(bodies))}
+
+
+class CrashVerifyResource(Resource):
+    name = "CrashVerify"
+    operations = (Operation(
+        "GET", "Where a crash is stored", params=CrashIdParams,
+        responses={200: "{uuid, raw_crash, processed_crash, elasticsearch_crash}"}),)
+
+    def __init__(self, services: Services):
+        self.services = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        crash_id = crash_id_param(self.read_params(req, CrashIdParams).crash_id)
+        storage = self.services.storage
+        search = self.services.search
+        try:
+            index = search.namer.for_date(date_from_crash_id(crash_id))
+            in_search = search.get_document(index, crash_id) is not None
+        except SearchError as exc:
+            log.warning("search lookup failed: %s", exc)
+            raise unavailable("The search engine") from None
+        resp.cache_control = NO_STORE
+        resp.media = {
+            "uuid": crash_id,
+            "raw_crash": _storage_call(storage.has_raw_crash, crash_id),
+            "processed_crash": _storage_call(storage.has_processed_crash, crash_id),
+            "elasticsearch_crash": in_search,
+        }

@@ -1,0 +1,162 @@
+"""The webapp's Falcon application: the JSON API under ``/api/`` and the health routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import functools
+import json
+import logging
+
+import falcon
+import falcon.media
+
+from crashline.common.database.pool import DatabaseError
+from crashline.common.health import add_health_routes
+from crashline.common.queue import QueueError
+from crashline.common.search import SearchError
+from crashline.common.storage import StorageError
+from crashline.webapp.api.base import Resource
+from crashline.webapp.api.crashes import (
+    CrashVerifyResource,
+    ProcessedCrashResource,
+    RawCrashResource,
+    ReprocessingResource,
+)
+from crashline.webapp.api.products import ProductsResource, ProductVersionsResource
+from crashline.webapp.api.signatures import (
+    BugsResource,
+    CrashSignatureResource,
+    SignatureFirstDateResource,
+    SignaturesByBugsResource,
+)
+from crashline.webapp.api.supersearch import (
+    SuperSearchFieldsResource,
+    SuperSearchResource,
+    SuperSearchUnredactedResource,
+)
+from crashline.webapp.auth.middleware import TOKEN_HEADER, AuthMiddleware, is_api
+from crashline.webapp.auth.store import AccountStore
+from crashline.webapp.errors import handle_unexpected, not_found, serialize_error, unavailable
+from crashline.webapp.openapi import OpenAPIResource
+from crashline.webapp.priority import PriorityRequests
+from crashline.webapp.ratelimit import RateLimiter, RateLimitMiddleware
+from crashline.webapp.services import Services
+from crashline.webapp.settings import WebappSettings, get_webapp_settings
+from crashline.webapp.supersearch.service import SuperSearch
+
+log = logging.getLogger(__name__)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+dumps = functools.partial(json.dumps, default=_json_default, ensure_ascii=False)
+
+
+class ApiHeadersMiddleware:
+    """CORS for any origin on the API, and ``?pretty=print``."""
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource,
+                         req_succeeded: bool) -> None:
+        if not is_api(req):
+            return
+        resp.set_header("Access-Control-Allow-Origin", "*")
+        if req.method == "OPTIONS":
+            resp.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+            resp.set_header("Access-Control-Allow-Headers", f"{TOKEN_HEADER}, Content-Type")
+            resp.set_header("Access-Control-Max-Age", "86400")
+        if req.params.get("pretty") == "print" and resp.text is None and resp.data is None:
+            media = resp.media
+            if media is not None:
+                resp.text = dumps(media, indent=2, sort_keys=True) + "\n"
+
+
+class UnknownService:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
+        raise not_found(f"No service called '{name}'")
+
+    on_post = on_get
+
+
+class ApiIndex:
+    def __init__(self, resources: list[Resource]):
+        self.body = {"openapi": "/api/openapi.json",
+                     "endpoints": {r.name: f"/api/{r.name}/" for r in resources}}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.body
+
+
+def _unavailable(what: str):
+    def handler(req, resp, exc, params):
+        log.warning("%s failed on %s %s: %s", what, req.method, req.path, exc)
+        raise unavailable(what)
+
+    return handler
+
+
+def create_app(settings: WebappSettings | None = None,
+               services: Services | None = None) -> falcon.App:
+    settings = settings or get_webapp_settings()
+    services = services or Services(settings)
+    accounts = AccountStore(services.db)
+    limiter = RateLimiter(services.db, settings.webapp_rate_limit_window)
+
+    app = falcon.App(middleware=[
+        ApiHeadersMiddleware(),
+        AuthMiddleware(accounts),
+        RateLimitMiddleware(limiter, settings.webapp_rate_limit_anonymous,
+                            settings.webapp_rate_limit_authenticated,
+                            settings.webapp_trust_x_real_ip),
+    ])
+    app.req_options.strip_url_path_trailing_slash = True
+    json_handler = falcon.media.JSONHandler(dumps=dumps)
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler()
+    app.set_error_serializer(serialize_error)
+    app.add_error_handler(Exception, handle_unexpected)
+    app.add_error_handler(SearchError, _unavailable("The search engine"))
+    app.add_error_handler(DatabaseError, _unavailable("The database"))
+    app.add_error_handler(StorageError, _unavailable("Crash storage"))
+    app.add_error_handler(QueueError, _unavailable("The queue"))
+
+    search = SuperSearch(services.search, settings.search_retention_weeks,
+                         settings.webapp_index_cache_seconds)
+    priority = PriorityRequests(services.db, services.publisher, services.queues.priority,
+                                settings.webapp_priority_interval)
+    resources: list[Resource] = [
+        SuperSearchResource(search),
+        SuperSearchUnredactedResource(search),
+        SuperSearchFieldsResource(),
+        ProcessedCrashResource(services, priority),
+        RawCrashResource(services),
+        ReprocessingResource(services),
+        CrashVerifyResource(services),
+        CrashSignatureResource(services),
+        SignatureFirstDateResource(services),
+        BugsResource(services),
+        SignaturesByBugsResource(services),
+        ProductVersionsResource(services),
+        ProductsResource(services),
+    ]
+    for resource in resources:
+        app.add_route(f"/api/{resource.name}", resource)
+    app.add_route("/api/openapi.json", OpenAPIResource(resources))
+    app.add_route("/api", ApiIndex(resources))
+    app.add_route("/api/{name}", UnknownService())
+
+    add_health_routes(app, "crashline-webapp", {
+        "database": services.db.check,
+        "search": services.search.check,
+        "storage": lambda: services.storage.check(),
+        "queue": services.publisher.check,
+    })
+    return app

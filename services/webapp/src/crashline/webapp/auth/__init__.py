@@ -1,0 +1,1 @@
+"""Accounts, permissions and API tokens."""

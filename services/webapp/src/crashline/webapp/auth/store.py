@@ -1,0 +1,246 @@
+"""Users, permissions and tokens in PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from crashline.common.database import Database
+from crashline.webapp.auth import passwords, tokens
+from crashline.webapp.auth.principal import PERMISSIONS, Principal
+
+
+class AccountError(Exception):
+    """A request the account store cannot honour (unknown user, bad permission, ...)."""
+
+
+class TokenRejected(Exception):
+    """An ``Auth-Token`` that does not authenticate; the message is the reference's."""
+
+
+NOT_MATCHED = "API Token not matched"
+EXPIRED = "API Token found but expired"
+INACTIVE = "User of API token not active"
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    email: str | None
+    is_active: bool
+    permissions: frozenset[str]
+    created_at: dt.datetime
+    last_login: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Token:
+    id: int
+    username: str
+    key_prefix: str
+    notes: str
+    permissions: frozenset[str]
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+    def expired(self, now: dt.datetime | None = None) -> bool:
+        return self.expires_at <= (now or dt.datetime.now(dt.UTC))
+
+
+def check_permissions(names: Iterable[str]) -> frozenset[str]:
+    names = frozenset(names)
+    unknown = sorted(names - set(PERMISSIONS))
+    if unknown:
+        raise AccountError(f"unknown permission(s): {', '.join(unknown)}; "
+                           f"known: {', '.join(PERMISSIONS)}")
+    return names
+
+
+class AccountStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # -- users --------------------------------------------------------------------------
+    def create_user(self, username: str, password: str | None = None, email: str | None = None,
+                    permissions: Iterable[str] = ()) -> User:
+        username = username.strip()
+        if not username or len(username) > 150:
+            raise AccountError("a username has 1 to 150 characters")
+        perms = check_permissions(permissions)
+        password_hash = passwords.hash_password(password) if password else None
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (username) DO NOTHING RETURNING id",
+                        (username, email, password_hash))
+            row = cur.fetchone()
+            if row is None:
+                raise AccountError(f"user {username!r} exists already")
+            for perm in sorted(perms):
+                cur.execute("INSERT INTO user_permissions (user_id, permission) VALUES (%s, %s)",
+                            (row["id"], perm))
+        return self.get_user(username)
+
+    def get_user(self, username: str) -> User:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT u.id, u.username, u.email, u.is_active, u.created_at, u.last_login, "
+                "  coalesce(array_agg(p.permission) FILTER (WHERE p.permission IS NOT NULL), "
+                "           '{}') AS permissions "
+                "FROM users u LEFT JOIN user_permissions p ON p.user_id = u.id "
+                "WHERE u.username = %s GROUP BY u.id", (username,))
+            row = cur.fetchone()
+        if row is None:
+            raise AccountError(f"no user {username!r}")
+        return User(row["id"], row["username"], row["email"], row["is_active"],
+                    frozenset(row["permissions"]), row["created_at"], row["last_login"])
+
+    def list_users(self) -> list[User]:
+        with self.db.transaction() as cur:
+            cur.execute("SELECT username FROM users ORDER BY username")
+            names = [row["username"] for row in cur.fetchall()]
+        return [self.get_user(name) for name in names]
+
+    def set_password(self, username: str, password: str) -> None:
+        self._update_user(username, "password_hash = %s", passwords.hash_password(password))
+
+    def set_active(self, username: str, active: bool) -> None:
+        self._update_user(username, "is_active = %s", active)
+
+    def _update_user(self, username: str, assignment: str, value: object) -> None:
+        with self.db.transaction() as cur:
+            cur.execute(f"UPDATE users SET {assignment} WHERE username = %s", (value, username))
+            if cur.rowcount == 0:
+                raise AccountError(f"no user {username!r}")
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The active user with this password, or None."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT password_hash, is_active FROM users WHERE username = %s",
+                        (username,))
+            row = cur.fetchone()
+        if row is None or not row["is_active"]:
+            passwords.verify_password(None, password)
+            return None
+        if not passwords.verify_password(row["password_hash"], password):
+            return None
+        if passwords.needs_rehash(row["password_hash"]):
+            self.set_password(username, password)
+        with self.db.transaction() as cur:
+            cur.execute("UPDATE users SET last_login = now() WHERE username = %s", (username,))
+        return self.get_user(username)
+
+    def grant(self, username: str, permissions: Iterable[str]) -> User:
+        perms = check_permissions(permissions)
+        user = self.get_user(username)
+        with self.db.transaction() as cur:
+            for perm in sorted(perms):
+                cur.execute("INSERT INTO user_permissions (user_id, permission) VALUES (%s, %s) "
+                            "ON CONFLICT DO NOTHING", (user.id, perm))
+        return self.get_user(username)
+
+    def revoke(self, username: str, permissions: Iterable[str]) -> User:
+        """Take permissions from a user and from every token of that user."""
+        perms = sorted(check_permissions(permissions))
+        user = self.get_user(username)
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM user_permissions WHERE user_id = %s AND permission = ANY(%s)",
+                        (user.id, perms))
+            cur.execute("DELETE FROM api_token_permissions WHERE permission = ANY(%s) AND "
+                        "token_id IN (SELECT id FROM api_tokens WHERE user_id = %s)",
+                        (perms, user.id))
+        return self.get_user(username)
+
+    # -- tokens -------------------------------------------------------------------------
+    def create_token(self, username: str, permissions: Iterable[str] = (), days: int = 90,
+                     notes: str = "", now: dt.datetime | None = None) -> tuple[str, Token]:
+        """A new token; returns its key (shown once, never stored) and its record."""
+        perms = check_permissions(permissions)
+        user = self.get_user(username)
+        beyond = sorted(perms - user.permissions)
+        if beyond:
+            raise AccountError(f"{username} does not have {', '.join(beyond)}; a token carries "
+                               "a subset of its owner's permissions")
+        if len(notes) > 2000:
+            raise AccountError("notes have at most 2000 characters")
+        if days < 1:
+            raise AccountError("a token lives at least one day")
+        key = tokens.new_key()
+        expires = (now or dt.datetime.now(dt.UTC)) + dt.timedelta(days=days)
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO api_tokens (user_id, key_hash, key_prefix, notes, expires_at) "
+                        "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                        (user.id, tokens.hash_key(key), key[:tokens.PREFIX_CHARS], notes, expires))
+            token_id = cur.fetchone()["id"]
+            for perm in sorted(perms):
+                cur.execute("INSERT INTO api_token_permissions (token_id, permission) "
+                            "VALUES (%s, %s)", (token_id, perm))
+        return key, self.get_token(token_id)
+
+    _TOKEN_SELECT = (
+        "SELECT t.id, u.username, t.key_prefix, t.notes, t.created_at, t.expires_at, "
+        "  t.last_used_at, coalesce(array_agg(p.permission) FILTER "
+        "  (WHERE p.permission IS NOT NULL), '{}') AS permissions "
+        "FROM api_tokens t JOIN users u ON u.id = t.user_id "
+        "LEFT JOIN api_token_permissions p ON p.token_id = t.id ")
+
+    @staticmethod
+    def _token(row) -> Token:
+        return Token(row["id"], row["username"], row["key_prefix"], row["notes"],
+                     frozenset(row["permissions"]), row["created_at"], row["expires_at"],
+                     row["last_used_at"])
+
+    def get_token(self, token_id: int) -> Token:
+        with self.db.transaction() as cur:
+            cur.execute(self._TOKEN_SELECT + "WHERE t.id = %s GROUP BY t.id, u.username",
+                        (token_id,))
+            row = cur.fetchone()
+        if row is None:
+            raise AccountError(f"no token {token_id}")
+        return self._token(row)
+
+    def list_tokens(self, username: str | None = None) -> list[Token]:
+        where, args = ("WHERE u.username = %s ", (username,)) if username else ("", ())
+        with self.db.transaction() as cur:
+            cur.execute(self._TOKEN_SELECT + where + "GROUP BY t.id, u.username ORDER BY t.id",
+                        args)
+            return [self._token(row) for row in cur.fetchall()]
+
+    def delete_token(self, token_id: int) -> None:
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM api_tokens WHERE id = %s", (token_id,))
+            if cur.rowcount == 0:
+                raise AccountError(f"no token {token_id}")
+
+    def resolve_token(self, key: str, now: dt.datetime | None = None) -> Principal:
+        """The caller a key stands for, or :class:`TokenRejected`.
+
+        The permissions are the token's, limited to what the owner still has.
+        """
+        if not tokens.looks_like_key(key):
+            raise TokenRejected(NOT_MATCHED)
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT t.id, t.expires_at, u.id AS user_id, u.username, u.is_active, "
+                "  coalesce(array_agg(tp.permission) FILTER (WHERE up.permission IS NOT NULL), "
+                "           '{}') AS permissions "
+                "FROM api_tokens t JOIN users u ON u.id = t.user_id "
+                "LEFT JOIN api_token_permissions tp ON tp.token_id = t.id "
+                "LEFT JOIN user_permissions up "
+                "  ON up.user_id = u.id AND up.permission = tp.permission "
+                "WHERE t.key_hash = %s GROUP BY t.id, u.id", (tokens.hash_key(key),))
+            row = cur.fetchone()
+            if row is None:
+                raise TokenRejected(NOT_MATCHED)
+            if row["expires_at"] <= (now or dt.datetime.now(dt.UTC)):
+                raise TokenRejected(EXPIRED)
+            if not row["is_active"]:
+                raise TokenRejected(INACTIVE)
+            # Coarse (per minute) so busy tokens do not write on every request.
+            cur.execute("UPDATE api_tokens SET last_used_at = now() WHERE id = %s AND "
+                        "(last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+                        (row["id"],))
+        return Principal(row["user_id"], row["username"], frozenset(row["permissions"]),
+                         row["id"])

@@ -1,0 +1,50 @@
+"""``crashline-webapp``: the webapp under gunicorn on ``CRASHLINE_WEBAPP_BIND``."""
+
+from __future__ import annotations
+
+import sys
+
+from gunicorn.app.base import BaseApplication
+
+from crashline.common.logs import setup_logging
+from crashline.webapp.settings import get_webapp_settings
+
+
+class WebappServer(BaseApplication):
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from crashline.webapp.app import create_app
+
+        return create_app()
+
+
+def gunicorn_options(settings) -> dict:
+    return {
+        "bind": settings.webapp_bind,
+        "workers": settings.webapp_workers,
+        "threads": settings.webapp_threads,
+        "worker_class": "gthread",
+        "timeout": settings.webapp_timeout,
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = get_webapp_settings()
+    setup_logging(settings.service_name, settings.log_level, settings.log_format)
+    sys.argv = sys.argv[:1]  # gunicorn parses argv; our settings come from the environment
+    WebappServer(gunicorn_options(settings)).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Rate limits per client, shared by every webapp worker through PostgreSQL.
+
+A fixed window per client: one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` counts the
+request and tells whether the client is over its limit. Anonymous callers are counted per
+address, authenticated ones per user, with a higher limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+
+import falcon
+
+from crashline.common.database import Database
+from crashline.common.database.pool import DatabaseError
+from crashline.webapp.auth.middleware import is_api
+from crashline.webapp.errors import APIError
+
+log = logging.getLogger(__name__)
+
+
+class RateLimiter:
+    def __init__(self, db: Database, window: int):
+        self.db = db
+        self.window = window
+        self._last_cleanup = 0.0
+        self._lock = threading.Lock()
+
+    def hit(self, client: str, now: float | None = None) -> tuple[int, int]:
+        """Count one request of ``client``: (requests in this window, seconds until it ends)."""
+        now = time.time() if now is None else now
+        start = math.floor(now / self.window) * self.window
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO rate_limit_counters (client, window_start, hits) "
+                "VALUES (%s, to_timestamp(%s), 1) "
+                "ON CONFLICT (client, window_start) "
+                "DO UPDATE SET hits = rate_limit_counters.hits + 1 RETURNING hits",
+                (client, start))
+            hits = cur.fetchone()["hits"]
+        self._cleanup(now)
+        return hits, max(1, math.ceil(start + self.window - now))
+
+    def _cleanup(self, now: float) -> None:
+        """Drop finished windows, once per window per process."""
+        with self._lock:
+            if now - self._last_cleanup < self.window:
+                return
+            self._last_cleanup = now
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM rate_limit_counters WHERE window_start < to_timestamp(%s)",
+                        (now - 2 * self.window,))
+
+
+def client_address(req: falcon.Request, trust_x_real_ip: bool) -> str:
+    if trust_x_real_ip:
+        real = req.get_header("X-Real-IP")
+        if real:
+            return real.strip()[:64]
+    return req.remote_addr or "unknown"
+
+
+class RateLimitMiddleware:
+    def __init__(self, limiter: RateLimiter, anonymous: int, authenticated: int,
+                 trust_x_real_ip: bool = False):
+        self.limiter = limiter
+        self.anonymous = anonymous
+        self.authenticated = authenticated
+        self.trust_x_real_ip = trust_x_real_ip
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if not is_api(req) or req.method == "OPTIONS":
+            return
+        principal = req.context.principal
+        if principal.authenticated:
+            limit, client = self.authenticated, f"user:{principal.user_id}"
+        else:
+            limit, client = self.anonymous, f"ip:{client_address(req, self.trust_x_real_ip)}"
+        if limit == 0:
+            return
+        try:
+            hits, reset = self.limiter.hit(client)
+        except DatabaseError as exc:
+            # Better to serve without limits for a moment than to refuse everyone.
+            log.warning("rate limiter unavailable, not limiting: %s", exc)
+            return
+        resp.set_header("X-RateLimit-Limit", str(limit))
+        resp.set_header("X-RateLimit-Remaining", str(max(0, limit - hits)))
+        resp.set_header("X-RateLimit-Reset", str(reset))
+        if hits > limit:
+            raise APIError(
+                falcon.HTTP_429,
+                f"Too many requests: the limit is {limit} per {self.limiter.window} seconds "
+                f"for {'this user' if principal.authenticated else 'anonymous clients'}; "
+                f"retry in {reset} seconds" + ("" if principal.authenticated else
+                                               ", or use an API token for a higher limit"),
+                headers={"Retry-After": str(reset)})

@@ -1,0 +1,118 @@
+"""Running a Super Search: validate, pick the indices of the window, query, shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Mapping
+
+from crashline.common.fields import FieldDef
+from crashline.common.search import SearchBackend, SearchError
+from crashline.common.search.client import DocumentRejected
+from crashline.webapp.auth.principal import Principal
+from crashline.webapp.errors import APIError, ParamError, bad_param, bad_request, unavailable
+from crashline.webapp.supersearch.params import is_dynamic_param, search_params_model
+from crashline.webapp.supersearch.query import (
+    SearchRequest,
+    build_query,
+    parse_request,
+    regex_params,
+)
+from crashline.webapp.supersearch.response import shape_response
+
+log = logging.getLogger(__name__)
+
+
+class IndexCache:
+    """Which of our indices exist, asked of the engine at most every ``ttl`` seconds unless a
+    name we need is not known to exist yet."""
+
+    def __init__(self, backend: SearchBackend, ttl: float):
+        self.backend = backend
+        self.ttl = ttl
+        self._names: frozenset[str] = frozenset()
+        self._fetched = 0.0
+        self._lock = threading.Lock()
+
+    def existing(self, wanted: list[str]) -> set[str]:
+        names, fetched = self._names, self._fetched
+        stale = time.monotonic() - fetched > self.ttl
+        if stale or not set(wanted) <= names:
+            with self._lock:
+                if self._fetched == fetched:  # nobody refreshed meanwhile
+                    self._names = frozenset(self.backend.index_names())
+                    self._fetched = time.monotonic()
+                names = self._names
+        return set(wanted) & names
+
+
+def visibility(principal: Principal):
+    def visible(fdef: FieldDef) -> bool:
+        return fdef.public or principal.has(fdef.permission)
+
+    return visible
+
+
+class SuperSearch:
+    def __init__(self, backend: SearchBackend, retention_weeks: int, index_cache_ttl: float):
+        self.backend = backend
+        self.retention = dt.timedelta(weeks=retention_weeks)
+        self.indices = IndexCache(backend, index_cache_ttl)
+
+    def parse(self, params: Mapping[str, list[str]], principal: Principal,
+              now: dt.datetime | None = None) -> SearchRequest:
+        from crashline.webapp.api.params import validate
+
+        now = now or dt.datetime.now(dt.UTC)
+        model, extras = validate(search_params_model(), params, extra=is_dynamic_param)
+        return parse_request(model, extras, visibility(principal), now)
+
+    def index_names(self, request: SearchRequest, now: dt.datetime) -> list[str]:
+        start = max(request.window.start, now - self.retention)
+        return self.backend.namer.for_range(start, request.window.end)
+
+    def run(self, params: Mapping[str, list[str]], principal: Principal,
+            now: dt.datetime | None = None) -> dict:
+        now = now or dt.datetime.now(dt.UTC)
+        try:
+            request = self.parse(params, principal, now)
+        except ParamError as exc:
+            raise bad_param(exc.param, exc.message) from None
+        body = build_query(request)
+        wanted = self.index_names(request, now)
+        try:
+            existing = self.indices.existing(wanted)
+        except SearchError as exc:
+            log.warning("listing indices failed: %s", exc)
+            raise unavailable("The search engine") from None
+        indices = [name for name in wanted if name in existing]
+        if request.return_query:
+            return {"query": body, "indices": indices}
+        try:
+            result = self.backend.search(indices, body)
+        except SearchError as exc:
+            raise self._search_failure(request, exc) from None
+        missing = [name for name in wanted if name not in existing]
+        return shape_response(request, result, missing)
+
+    @staticmethod
+    def _search_failure(request: SearchRequest, exc: SearchError) -> APIError:
+        reason = str(exc)
+        short = reason if len(reason) <= 300 else reason[:300] + "..."
+        if "too_many_buckets" in reason or "max_buckets" in reason:
+            return bad_param("_facets_size", "the facets ask for too many buckets; use a "
+                                             "smaller _facets_size, fewer nested facets or a "
+                                             "wider histogram interval")
+        if isinstance(exc, DocumentRejected) or "search_phase_execution_exception" in reason:
+            regex = regex_params(request)
+            if regex:
+                return bad_param(regex[0], "the regular expression was refused by the search "
+                                           f"engine (too complex or invalid): {short}")
+            if isinstance(exc, DocumentRejected):
+                return bad_request(f"the search engine refused the query: {short}")
+        if "timed out" in reason.lower() or "timeout" in reason.lower():
+            return APIError("504 Gateway Timeout", "The query timed out; narrow it down")
+        log.warning("search failed: %s", short)
+        return unavailable("The search engine")
