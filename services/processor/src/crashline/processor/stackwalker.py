@@ -172,7 +172,8 @@ class Stackwalker:
         if rc == 0 and output.is_file():
             result.json_dump = self._parse(output, result, name)
         status = result.json_dump.get("status") or STATUS_UNKNOWN
-        if rc == -signal.SIGXFSZ:
+        if rc == -signal.SIGXFSZ or (rc and output.is_file()
+                                       and output.stat().st_size >= self.max_output_bytes):
             status = STATUS_OUTPUT_TOO_LARGE
         elif rc == -signal.SIGKILL and result.seconds >= self.timeout:
             status = STATUS_TIMEOUT

@@ -10,6 +10,7 @@ from crashline.processor.rules.annotations import (
     DatesAndTimesRule,
     DeNoneRule,
     DeNullRule,
+    MajorVersionRule,
     ProcessTypeRule,
 )
 from crashline.processor.rules.identity import IdentifierRule, MinidumpSha256HashRule
@@ -24,6 +25,7 @@ from crashline.processor.rules.stack import (
     CrashingThreadInfoRule,
     MissingSymbolsRule,
     ModulesInStackRule,
+    PossibleBitFlipsRule,
     ThreadCountRule,
     TopMostFilesRule,
     TruncateStacksRule,
@@ -47,6 +49,8 @@ def default_rulesets(stackwalker: Stackwalker, signature_rule: SignatureGenerato
         MinidumpStackwalkRule(stackwalker, timer=stackwalk_timer),
         CrashingThreadInfoRule(),
         TruncateStacksRule(),
+        PossibleBitFlipsRule(),
+        MajorVersionRule(),
         ProcessTypeRule(),
         DatesAndTimesRule(),
         JavaStackTraceRule(),

@@ -256,3 +256,18 @@ class DatesAndTimesRule(Rule):
         install = processed.get("install_time")
         if isinstance(install, int) and 0 < install <= crash_time:
             processed["install_age"] = crash_time - install
+
+
+_MAJOR_RE = re.compile(r"^(\d+)")
+
+
+class MajorVersionRule(Rule):
+    """``major_version``: 120 for 120.0.1 (searching a release series)."""
+
+    def predicate(self, crash: Crash) -> bool:
+        return isinstance(crash.processed.get("version"), str)
+
+    def action(self, crash: Crash) -> None:
+        match = _MAJOR_RE.match(crash.processed["version"])
+        if match:
+            crash.processed["major_version"] = int(match.group(1))

@@ -80,7 +80,8 @@ class CrashingThreadInfoRule(Rule):
 
 
 def _truncate(frames: list) -> list:
-    dropped = len(frames) - KEEP_TOP - KEEP_BOTTOM
+    # The reference counts frames beyond the limit (the marker takes one more slot).
+    dropped = len(frames) - MAX_FRAMES
     marker = {"truncated": {"msg": f"{dropped} frames truncated"}}
     return [*frames[:KEEP_TOP], marker, *frames[-KEEP_BOTTOM:]]
 
@@ -100,8 +101,7 @@ class TruncateStacksRule(Rule):
             if len(frames) > MAX_FRAMES:
                 thread["frames"] = _truncate(frames)
                 crash.processed["truncated"] = True
-                crash.note(f"thread {number}: {len(frames) - KEEP_TOP - KEEP_BOTTOM} "
-                           "frames truncated")
+                crash.note(f"thread {number}: {len(frames) - MAX_FRAMES} frames truncated")
         if len(_list(crashing.get("frames"))) > MAX_FRAMES:
             crashing["frames"] = _truncate(crashing["frames"])
             crash.processed["truncated"] = True
@@ -168,3 +168,16 @@ class ThreadCountRule(Rule):
         if not isinstance(count, int):
             count = len(_list(json_dump.get("threads")))
         crash.processed["thread_count"] = count
+
+
+class PossibleBitFlipsRule(Rule):
+    """``possible_bit_flips_max_confidence`` (0-100): how likely the crash address is a
+    flipped bit of a valid one (bad hardware rather than a bug)."""
+
+    def action(self, crash: Crash) -> None:
+        crash_info = _dict(_dict(crash.processed.get("json_dump")).get("crash_info"))
+        flips = _list(crash_info.get("possible_bit_flips"))
+        confidences = [flip.get("confidence") for flip in flips if isinstance(flip, dict)]
+        values = [c for c in confidences if isinstance(c, int | float)]
+        if values:
+            crash.processed["possible_bit_flips_max_confidence"] = int(max(values) * 100)
