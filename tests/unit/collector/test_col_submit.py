@@ -1,0 +1,307 @@
+"""POST /submit through the Falcon app, with in-memory storage and publisher."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import json
+import re
+
+import pytest
+from falcon import testing
+
+from crashline.collector.app import create_app
+from crashline.collector.client import build_request
+from crashline.collector.mover import Backoff, CrashMover, SaveFailed
+from crashline.collector.settings import RULES_DIR
+from crashline.collector.throttler import Throttler
+from crashline.common.crashid import date_from_crash_id
+from crashline.common.storage import CrashStorage, StorageError, keys
+
+ANNOTATIONS = {"ProductName": "Firefox", "Version": "1"}
+DUMP = b"MDMP" + bytes(range(256)) * 4
+CRASH_ID_BODY = re.compile(r"^CrashID=bp-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                           r"[0-9a-f]{6}[0-9]{6})\n$")
+
+
+@pytest.fixture
+def make_client(collector_settings, storage, publisher):
+    def make(throttle_rules=RULES_DIR / "default.toml", **overrides):
+        settings = type(collector_settings)(**{**collector_settings.model_dump(), **overrides})
+        throttler = Throttler.from_file(throttle_rules, draw=lambda: 0.99)
+        app = create_app(settings, storage=storage, publisher=publisher, throttler=throttler,
+                         configure_logging=False)
+        return testing.TestClient(app)
+    return make
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
+
+
+def post(client, annotations=None, dumps=None, *, headers=None, **kwargs):
+    body, base_headers = build_request(
+        ANNOTATIONS if annotations is None else annotations,
+        {"upload_file_minidump": DUMP} if dumps is None else dumps, **kwargs)
+    return client.simulate_post("/submit", body=body, headers={**base_headers,
+                                                                **(headers or {})})
+
+
+def crash_id_of(result) -> str:
+    match = CRASH_ID_BODY.match(result.text)
+    assert match, result.text
+    return match.group(1)
+
+
+def test_accepted_crash_is_stored_then_published(client, store, storage, publisher):
+    result = post(client, {**ANNOTATIONS, "Email": "me@example.com"},
+                  {"upload_file_minidump": DUMP, "memory_report": b"mem"},
+                  headers={"User-Agent": "Breakpad/1.0"})
+    assert result.status_code == 200
+    assert result.headers["content-type"] == "text/plain"
+    crash_id = crash_id_of(result)
+    assert crash_id[-7] == "0"
+    assert date_from_crash_id(crash_id) == dt.datetime.now(dt.UTC).date()
+
+    # dumps, then dump names, then the raw crash: its presence means complete
+    assert store.writes == [keys.dump_key(crash_id, "memory_report"),
+                            keys.dump_key(crash_id, "upload_file_minidump"),
+                            keys.dump_names_key(crash_id), keys.raw_crash_key(crash_id)]
+    assert store.objects[f"v1/dump/{crash_id}"] == DUMP
+    assert storage.get_dump_names(crash_id) == ["memory_report", "upload_file_minidump"]
+    raw = storage.get_raw_crash(crash_id)
+    assert raw["ProductName"] == "Firefox" and "Email" not in raw
+    assert raw["uuid"] == crash_id and raw["version"] == 2
+    submitted = dt.datetime.fromisoformat(raw["submitted_timestamp"])
+    assert submitted.utcoffset() == dt.timedelta(0)
+    meta = raw["metadata"]
+    assert meta["payload"] == "multipart" and meta["payload_compressed"] == "0"
+    assert meta["payload_size"] > len(DUMP)  # exact wire size: test_payload_size_...
+    assert meta["dump_checksums"] == {"upload_file_minidump": hashlib.sha256(DUMP).hexdigest(),
+                                      "memory_report": hashlib.sha256(b"mem").hexdigest()}
+    assert meta["collector_notes"] == ["Removed Email from raw crash."]
+    assert meta["user_agent"] == "Breakpad/1.0"
+    assert meta["throttle_rule"] == "accept_everything"
+    assert meta["throttle_result"] == "accept"
+    assert meta["submitted_timestamp"] == raw["submitted_timestamp"]
+    assert meta["collector_version"]
+    assert publisher.published == [("unit.standard", crash_id)]
+
+
+def test_payload_size_is_the_wire_size(client, storage):
+    body, headers = build_request(ANNOTATIONS, {"upload_file_minidump": DUMP}, compress=True)
+    result = client.simulate_post("/submit", body=body, headers=headers)
+    raw = storage.get_raw_crash(crash_id_of(result))
+    assert raw["metadata"]["payload_size"] == len(body)
+    assert raw["metadata"]["payload_compressed"] == "1"
+    assert storage.get_dump(crash_id_of(result)) == DUMP
+
+
+def test_multipart_mixed_and_json_extra(client, storage):
+    result = post(client, mixed=True, use_json=True)
+    raw = storage.get_raw_crash(crash_id_of(result))
+    assert raw["metadata"]["payload"] == "json" and raw["Version"] == "1"
+
+
+def test_crash_without_dumps_stores_empty_dump_names(client, store, storage):
+    crash_id = crash_id_of(post(client, dumps={}))
+    assert store.objects[keys.dump_names_key(crash_id)] == b"[]"
+    assert storage.get_raw_crash(crash_id)["metadata"]["dump_checksums"] == {}
+
+
+def test_client_metadata_is_replaced(client, storage):
+    crash_id = crash_id_of(post(client, {**ANNOTATIONS, "metadata": "junk", "version": "9"},
+                                use_json=True))
+    raw = storage.get_raw_crash(crash_id)
+    assert raw["version"] == 2 and isinstance(raw["metadata"], dict)
+
+
+def test_malformed_answers(client, store, publisher):
+    result = client.simulate_post("/submit", body=b"x",
+                                  headers={"Content-Type": "application/json"})
+    assert (result.status_code, result.text) == (400, "Discarded=malformed_wrong_content_type")
+    result = client.simulate_post("/submit", body=b"", headers={
+        "Content-Type": "multipart/form-data; boundary=a"})
+    assert (result.status_code, result.text) == (400, "Discarded=malformed_no_content_length")
+    assert store.objects == {} and publisher.published == []
+
+
+def test_throttle_outcomes(make_client, store, storage, publisher):
+    client = make_client(RULES_DIR / "example_reference.toml")
+    # rejected: 200 with the rule, nothing stored or published
+    result = post(client, {"ProductName": "Netscape"})
+    assert (result.status_code, result.text) == (200, "Discarded=rule_unsupported_product")
+    # sampled out (draw 0.99 > 10%)
+    result = post(client, {"ProductName": "Firefox", "ReleaseChannel": "release"})
+    assert result.text == "Discarded=rule_is_firefox_desktop"
+    # fake accept: an id with digit 3, nothing stored
+    result = post(client, {"ProductName": "B2G"})
+    assert crash_id_of(result)[-7] == "3"
+    assert store.objects == {} and publisher.published == []
+
+
+def test_deferred_crash_is_stored_not_published(make_client, storage, publisher, tmp_path):
+    rules = tmp_path / "defer.toml"
+    rules.write_text('[[rules]]\nname = "later"\nresult = "defer"\n')
+    crash_id = crash_id_of(post(make_client(rules)))
+    assert crash_id[-7] == "1"
+    assert storage.get_raw_crash(crash_id)["metadata"]["throttle_result"] == "defer"
+    assert publisher.published == []
+
+
+# -- stage submitter ------------------------------------------------------------------------
+CLIENT_ID = "de1bb258-cbbf-4589-a673-34f800160918"
+
+
+@pytest.mark.parametrize("token, sent, expected", [
+    ("", None, (401, "Discarded=unauthorized_uuid")),
+    ("", "", (401, "Discarded=unauthorized_uuid")),
+    ("s3cret", None, (401, "Discarded=unauthorized_uuid")),
+    ("s3cret", "wrong", (401, "Discarded=unauthorized_uuid")),
+])
+def test_uuid_without_valid_token(make_client, store, token, sent, expected):
+    client = make_client(collector_stage_submitter_token=token)
+    result = post(client, {**ANNOTATIONS, "uuid": CLIENT_ID}, token=sent)
+    assert (result.status_code, result.text) == expected
+    assert store.objects == {}
+
+
+def test_uuid_beats_a_rejection_when_unauthorized(make_client):
+    client = make_client(RULES_DIR / "example_reference.toml")
+    result = post(client, {"ProductName": "Netscape", "uuid": CLIENT_ID})
+    assert result.status_code == 401
+
+
+@pytest.mark.parametrize("bad_id", ["not-an-id", CLIENT_ID.upper(),
+                                    CLIENT_ID[:-7] + "2" + CLIENT_ID[-6:], CLIENT_ID + "0"])
+def test_uuid_with_token_but_invalid_id(make_client, bad_id):
+    client = make_client(collector_stage_submitter_token="s3cret")
+    result = post(client, {**ANNOTATIONS, "uuid": bad_id}, token="s3cret")
+    assert (result.status_code, result.text) == (400, "Discarded=malformed_invalid_uuid")
+
+
+def test_uuid_with_token_is_used(make_client, storage, publisher):
+    client = make_client(collector_stage_submitter_token="s3cret")
+    result = post(client, {**ANNOTATIONS, "uuid": CLIENT_ID}, token="s3cret")
+    assert crash_id_of(result) == CLIENT_ID
+    assert storage.get_raw_crash(CLIENT_ID)["uuid"] == CLIENT_ID
+    assert publisher.published[-1][1] == CLIENT_ID
+
+
+# -- failures -------------------------------------------------------------------------------
+def test_transient_storage_failure_is_retried(client, store, storage):
+    store.fail_puts = 2
+    crash_id = crash_id_of(post(client))
+    assert storage.has_raw_crash(crash_id)
+
+
+def test_storage_down_answers_503_and_leaves_no_complete_crash(make_client, store, publisher):
+    store.fail_keys = ("v1/raw_crash/",)
+    result = post(make_client(collector_save_attempts=3, collector_retry_after=42))
+    assert result.status_code == 503
+    assert result.headers["retry-after"] == "42" and result.text == ""
+    assert not any(k.startswith("v1/raw_crash/") for k in store.objects)
+    assert publisher.published == []
+
+
+def test_queue_down_answers_success_and_records_pending(make_client, storage, publisher):
+    publisher.failures = 99
+    result = post(make_client(collector_publish_attempts=2))
+    crash_id = crash_id_of(result)
+    assert storage.has_raw_crash(crash_id)
+    [(pending_id, record)] = list(storage.list_pending_publish())
+    assert pending_id == crash_id
+    assert record["queue"] == "unit.standard" and "injected" in record["reason"]
+    dt.datetime.fromisoformat(record["time"])
+    storage.delete_pending_publish(crash_id)
+    assert list(storage.list_pending_publish()) == []
+
+
+def test_queue_blip_is_retried(client, storage, publisher):
+    publisher.failures = 1
+    crash_id = crash_id_of(post(client))
+    assert publisher.published == [("unit.standard", crash_id)]
+    assert list(storage.list_pending_publish()) == []
+
+
+def test_backoff_sleeps_double_up_to_the_maximum():
+    sleeps = []
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 5:
+            raise StorageError("no")
+        return "done"
+
+    backoff = Backoff(5, 0.1, 0.3, sleep=sleeps.append)
+    assert backoff.run("save", "x", flaky, (StorageError,)) == "done"
+    assert sleeps == [0.1, 0.2, 0.3, 0.3]
+    attempts = []
+
+    def broken():
+        attempts.append(1)
+        raise StorageError("still no")
+
+    with pytest.raises(StorageError, match="still no"):
+        Backoff(3, 0, 0, sleep=sleeps.append).run("save", "x", broken, (StorageError,))
+    assert len(attempts) == 3
+
+
+def test_mover_rewinds_spooled_dumps_on_retry(store, publisher, tmp_path):
+    import tempfile
+
+    with tempfile.TemporaryFile(dir=tmp_path) as spool:
+        spool.write(b"big dump")
+        store.fail_puts = 1
+        mover = CrashMover(CrashStorage(store), publisher, "q",
+                           save_backoff=Backoff(3, 0, 0), publish_backoff=Backoff(1, 0, 0))
+        crash_id = "de1bb258-cbbf-4589-a673-34f800160918"
+
+        def data():
+            return spool  # read to its end by a failed attempt: put_file rewinds it
+
+        mover.save(crash_id, {"uuid": crash_id}, {"upload_file_minidump": data})
+    assert store.objects[f"v1/dump/{crash_id}"] == b"big dump"
+    store.fail_keys = ("v1/",)
+    with pytest.raises(SaveFailed):
+        mover.save(crash_id, {}, {})
+
+
+# -- health ---------------------------------------------------------------------------------
+def test_health_endpoints(client, store):
+    assert client.simulate_get("/__lbheartbeat__").status_code == 200
+    result = client.simulate_get("/__heartbeat__")
+    assert result.status_code == 200 and result.json["errors"] == []
+    version = client.simulate_get("/__version__")
+    assert version.status_code == 200 and version.json["name"] == "crashline-collector"
+    store.fail_puts = 1
+    result = client.simulate_get("/__heartbeat__")
+    assert result.status_code == 503 and result.json["errors"][0]["name"] == "storage"
+
+
+def test_metrics_count_outcomes(client):
+    post(client)
+    client.simulate_post("/submit", body=b"", headers={"Content-Type": "text/plain"})
+    text = client.simulate_get("/metrics").text
+    assert re.search(r'crashline_collector_crashes_total\{result="accepted"\} [1-9]', text)
+    assert re.search(r'crashline_collector_malformed_total\{reason="wrong_content_type"\} '
+                     r"[1-9]", text)
+    assert re.search(r'crashline_collector_throttle_rule_total\{result="accept",'
+                     r'rule="accept_everything"\} [1-9]', text)
+    assert "crashline_collector_save_seconds_bucket" in text
+
+
+def test_unknown_path_and_method(client):
+    assert client.simulate_get("/nope").status_code == 404
+    assert client.simulate_get("/submit").status_code == 405
+
+
+def test_gzip_upload_of_json_extra(client, storage):
+    body, headers = build_request(ANNOTATIONS, {}, compress=True, use_json=True)
+    assert gzip.decompress(body).count(b"application/json") == 1
+    raw = storage.get_raw_crash(crash_id_of(client.simulate_post("/submit", body=body,
+                                                                  headers=headers)))
+    assert json.loads(json.dumps(raw))["metadata"]["payload"] == "json"
