@@ -1,0 +1,200 @@
+"""Fixtures for the processor's integration tests: real RabbitMQ, OpenSearch, PostgreSQL and
+crash storage, and real ``crashline-processor`` worker processes started per test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import requests
+
+from crashline.common.crashid import create_crash_id
+from crashline.common.storage import storage_from_settings
+
+ROOT = Path(__file__).resolve().parents[3]
+BIN = Path(sys.executable).parent
+METRICS_PORTS = range(19100, 19200)
+
+
+def free_port() -> int:
+    for port in METRICS_PORTS:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 19100-19199")
+
+
+def stackwalker_path() -> str:
+    import shutil
+
+    found = shutil.which("minidump-stackwalk") or shutil.which(
+        str(Path.home() / ".cargo/bin/minidump-stackwalk"))
+    if not found:
+        pytest.fail("minidump-stackwalk is not installed; run deploy/local/install.sh stackwalk",
+                    pytrace=False)
+    return found
+
+
+class Worker:
+    def __init__(self, proc: subprocess.Popen, port: int, log: Path):
+        self.proc, self.port, self.log = proc, port, log
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker exited {self.proc.returncode}:\n{self.logs()}")
+            try:
+                if requests.get(f"{self.url}/__lbheartbeat__", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"worker not ready in {timeout}s:\n{self.logs()}")
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """kill -9: no chance to ack or clean up."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def symbols_dir(tmp_path_factory) -> Path:
+    """Breakpad symbols of the synthetic minidumps (plus the corpus's, when present)."""
+    from processor_support.minidump import symbol_file
+
+    folder = tmp_path_factory.mktemp("symbols")
+    symbol_file(folder)
+    return folder
+
+
+@pytest.fixture
+def worker_env(crashline_env, symbols_dir, database, search_backend, rabbitmq_client,
+               tmp_path) -> dict[str, str]:
+    """Environment of a worker of this test session (services checked up)."""
+    corpus_symbols = ROOT.parent / "shared" / "corpus" / "symbols"
+    dirs = [str(symbols_dir)] + ([str(corpus_symbols)] if corpus_symbols.is_dir() else [])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRASHLINE_")}
+    env.update(crashline_env)
+    env.update({
+        "CRASHLINE_SYMBOLS_DIRS": ",".join(dirs),
+        "CRASHLINE_SYMBOLS_CACHE_DIR": str(tmp_path / "symbols-cache"),
+        "CRASHLINE_STACKWALKER_COMMAND": stackwalker_path(),
+        "CRASHLINE_PROCESSOR_WORKERS": "2",
+        "CRASHLINE_PROCESSOR_IDLE_DELAY": "0.1",
+        "CRASHLINE_PROCESSOR_RETRY_BASE_DELAY": "0.2",
+        "CRASHLINE_PROCESSOR_RETRY_MAX_DELAY": "1",
+        "CRASHLINE_PROCESSOR_MAX_ATTEMPTS": "3",
+        "CRASHLINE_LOG_LEVEL": "INFO",
+    })
+    return env
+
+
+@pytest.fixture
+def start_worker(worker_env, tmp_path) -> Callable[..., Worker]:
+    workers: list[Worker] = []
+
+    def start(**overrides: str) -> Worker:
+        port = free_port()
+        env = {**worker_env, "CRASHLINE_METRICS_PORT": str(port), **overrides}
+        log = tmp_path / f"worker-{len(workers)}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen([str(BIN / "crashline-processor")], env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        worker = Worker(proc, port, log)
+        workers.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def crash_storage(settings):
+    return storage_from_settings(settings)
+
+
+@pytest.fixture
+def submit(crash_storage, rabbitmq_client) -> Callable[..., str]:
+    """Store a raw crash the way the collector does, then publish its id."""
+
+    def submit(dump: bytes | None, annotations: dict | None = None, *, queue: str = "standard",
+               ruleset: str | None = None, crash_id: str | None = None,
+               extra_dumps: dict[str, bytes] | None = None) -> str:
+        now = dt.datetime.now(dt.UTC)
+        crash_id = crash_id or create_crash_id(now)
+        raw = {"ProductName": "Crashy", "Version": "1.0", "ReleaseChannel": "nightly",
+               "BuildID": "20250101000000", **(annotations or {}),
+               "submitted_timestamp": now.isoformat(), "uuid": crash_id, "version": 2,
+               "metadata": {"payload": "multipart", "collector_notes": []}}
+        dumps = {} if dump is None else {"upload_file_minidump": dump}
+        dumps.update(extra_dumps or {})
+        crash_storage.save_raw_crash(crash_id, raw, dumps)
+        body = f"{crash_id}:{ruleset}" if ruleset else crash_id
+        rabbitmq_client.publish(getattr(rabbitmq_client.names, queue), body)
+        return crash_id
+
+    return submit
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30, what: str = "") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+
+
+@pytest.fixture
+def wait_processed(crash_storage, search_backend):
+    """Wait until a crash is in storage and in its search index; return both."""
+
+    def wait(crash_id: str, timeout: float = 30, worker: Worker | None = None):
+        from crashline.processor.destinations import SearchDestination
+
+        def stored():
+            if worker is not None and worker.proc.poll() is not None:
+                raise AssertionError(f"worker died:\n{worker.logs()}")
+            if not crash_storage.has_processed_crash(crash_id):
+                return None
+            processed = crash_storage.get_processed_crash(crash_id)
+            index = SearchDestination(search_backend).index_name(processed)
+            document = search_backend.get_document(index, crash_id)
+            return (processed, document) if document else None
+
+        return wait_for(stored, timeout, f"crash {crash_id} to be processed")
+
+    return wait
