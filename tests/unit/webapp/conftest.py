@@ -1,0 +1,1 @@
+from web_support import search  # noqa: F401  (fixture)
