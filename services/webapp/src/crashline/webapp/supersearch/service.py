@@ -25,6 +25,20 @@ from crashline.webapp.supersearch.response import shape_response
 log = logging.getLogger(__name__)
 
 
+# Shard failure types that mean "this query cannot be built", not "the shard is unwell".
+QUERY_ERRORS = frozenset({"query_shard_exception", "illegal_argument_exception",
+                          "too_complex_to_determinize_exception", "parse_exception",
+                          "search_parse_exception", "x_content_parse_exception"})
+
+
+def query_refusal(result: Mapping) -> str | None:
+    for failure in (result.get("_shards") or {}).get("failures") or []:
+        reason = failure.get("reason") or {}
+        if isinstance(reason, Mapping) and reason.get("type") in QUERY_ERRORS:
+            return f"{reason.get('type')}: {reason.get('reason')}"
+    return None
+
+
 class IndexCache:
     """Which of our indices exist, asked of the engine at most every ``ttl`` seconds unless a
     name we need is not known to exist yet."""
@@ -94,6 +108,12 @@ class SuperSearch:
             result = self.backend.search(indices, body)
         except SearchError as exc:
             raise self._search_failure(request, exc) from None
+        refused = query_refusal(result)
+        if refused:
+            # Shards that could not even build the query: the request is at fault (a regex),
+            # and it is refused the same way everywhere; the shards skipped by the date
+            # window just did not notice.
+            raise self._search_failure(request, DocumentRejected(refused)) from None
         missing = [name for name in wanted if name not in existing]
         return shape_response(request, result, missing)
 
