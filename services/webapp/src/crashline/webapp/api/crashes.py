@@ -138,7 +138,7 @@ class RawCrashResource(Resource):
                 data = _storage_call(storage.get_dump, crash_id, name)
             except CrashNotFound:
                 raise not_found(f"Dump {name!r} of crash {crash_id} is missing") from None
-            resp.content_type = falcon.MEDIA_OCTET_STREAM if name != "memory_report" \
+            resp.content_type = "application/octet-stream" if name != "memory_report" \
                 else "application/gzip"
             resp.downloadable_as = attachment_name(crash_id, name)
             resp.data = data
