@@ -80,7 +80,7 @@ def submit(crash_storage, rabbitmq_client) -> Callable[..., str]:
 
     def submit(dump: bytes | None, annotations: dict | None = None, *, queue: str = "standard",
                ruleset: str | None = None, crash_id: str | None = None,
-               extra_dumps: dict[str, bytes] | None = None) -> str:
+               extra_dumps: dict[str, bytes] | None = None, publish: bool = True) -> str:
         now = dt.datetime.now(dt.UTC)
         crash_id = crash_id or create_crash_id(now)
         raw = {"ProductName": "Crashy", "Version": "1.0", "ReleaseChannel": "nightly",
@@ -91,7 +91,8 @@ def submit(crash_storage, rabbitmq_client) -> Callable[..., str]:
         dumps.update(extra_dumps or {})
         crash_storage.save_raw_crash(crash_id, raw, dumps)
         body = f"{crash_id}:{ruleset}" if ruleset else crash_id
-        rabbitmq_client.publish(getattr(rabbitmq_client.names, queue), body)
+        if publish:
+            rabbitmq_client.publish(getattr(rabbitmq_client.names, queue), body)
         return crash_id
 
     return submit
@@ -102,6 +103,7 @@ def wait_processed(crash_storage, search_backend):
     """Wait until a crash is in storage and in its search index; return both."""
 
     def wait(crash_id: str, timeout: float = 30, worker: Worker | None = None):
+        from crashline.common.search import SearchError
         from crashline.processor.destinations import SearchDestination
 
         def stored():
@@ -111,7 +113,10 @@ def wait_processed(crash_storage, search_backend):
                 return None
             processed = crash_storage.get_processed_crash(crash_id)
             index = SearchDestination(search_backend).index_name(processed)
-            document = search_backend.get_document(index, crash_id)
+            try:
+                document = search_backend.get_document(index, crash_id)
+            except SearchError:  # e.g. the index the worker just created is still starting
+                return None
             return (processed, document) if document else None
 
         return wait_for(stored, timeout, f"crash {crash_id} to be processed")

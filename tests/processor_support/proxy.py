@@ -1,0 +1,83 @@
+"""A TCP forwarder that tests can switch off and on, to take a backend "down" for one
+worker without touching the shared service behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+
+
+class TcpProxy:
+    def __init__(self, target_host: str, target_port: int, host: str = "127.0.0.1"):
+        self.target = (target_host, target_port)
+        self.host = host
+        self.port = 0
+        self.enabled = True
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="tcp-proxy")
+        self._server: asyncio.base_events.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> TcpProxy:
+        self._thread.start()
+        self._ready.wait(5)
+        return self
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._server = self._loop.run_until_complete(
+            asyncio.start_server(self._handle, self.host, 0))
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.enabled:
+            writer.close()  # "down": accept and hang up at once
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update((writer, up_writer))
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        self._writers.difference_update((writer, up_writer))
+
+    def _close_all(self) -> None:
+        for writer in list(self._writers):
+            with contextlib.suppress(Exception):
+                writer.transport.abort()
+        self._writers.clear()
+
+    def down(self) -> None:
+        """Refuse new connections and cut the open ones."""
+        self.enabled = False
+        self._loop.call_soon_threadsafe(self._close_all)
+
+    def up(self) -> None:
+        self.enabled = True
+
+    def stop(self) -> None:
+        self.down()
+        if self._server is not None:
+            self._loop.call_soon_threadsafe(self._server.close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
