@@ -1,0 +1,129 @@
+"""Users, tokens and rate limits (the reference's 403 messages; limits shared in PostgreSQL)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+
+import falcon.testing
+import pytest
+from conftest import SUFFIX, headers, settings_from_env
+
+from crashline.webapp.app import create_app
+from crashline.webapp.auth.store import AccountError
+
+pytestmark = pytest.mark.integration
+
+
+def status_and_error(client, key):
+    response = client.simulate_get("/api/SuperSearchFields/", headers=headers(key))
+    return response.status_code, response.json.get("error")
+
+
+def test_token_errors(client, tokens):  # checklist 26
+    assert status_and_error(client, "0" * 32) == (403, "API Token not matched")
+    assert status_and_error(client, "garbage") == (403, "API Token not matched")
+    assert status_and_error(client, tokens["expired"]) == (403, "API Token found but expired")
+    assert status_and_error(client, tokens["inactive"]) == (403, "User of API token not active")
+    assert status_and_error(client, tokens["full"]) == (200, None)
+
+
+def test_token_carries_a_subset_of_the_owner_permissions(accounts, tokens):  # checklist 27
+    with pytest.raises(AccountError):
+        accounts.create_token(tokens["_bob"], ["view_pii"])
+    assert accounts.resolve_token(tokens["none"]).permissions == frozenset()
+    assert accounts.resolve_token(tokens["pii"]).permissions == {"view_pii"}
+
+
+def test_revoking_a_permission_strips_it_from_tokens(accounts):
+    name = f"dave-{SUFFIX}"
+    accounts.create_user(name, "pw", permissions=["view_pii", "view_rawdump"])
+    key, token = accounts.create_token(name, ["view_pii", "view_rawdump"])
+    assert accounts.resolve_token(key).permissions == {"view_pii", "view_rawdump"}
+    accounts.revoke(name, ["view_pii"])
+    assert accounts.resolve_token(key).permissions == {"view_rawdump"}
+    accounts.grant(name, ["view_pii"])  # granting back does not widen old tokens
+    assert accounts.resolve_token(key).permissions == {"view_rawdump"}
+    assert accounts.get_token(token.id).permissions == {"view_rawdump"}
+
+
+def test_tokens_are_stored_hashed(accounts, database, tokens):
+    with database.transaction() as cur:
+        cur.execute("SELECT key_hash, key_prefix FROM api_tokens")
+        rows = cur.fetchall()
+    assert all(tokens["full"] not in row["key_hash"] for row in rows)
+    assert any(row["key_prefix"] == tokens["full"][:6] for row in rows)
+
+
+def test_passwords(accounts):
+    name = f"erin-{SUFFIX}"
+    accounts.create_user(name, "s3cret")
+    assert accounts.authenticate(name, "s3cret").username == name
+    assert accounts.authenticate(name, "wrong") is None
+    accounts.set_password(name, "n3w")
+    assert accounts.authenticate(name, "s3cret") is None
+    assert accounts.authenticate(name, "n3w") is not None
+    accounts.set_active(name, False)
+    assert accounts.authenticate(name, "n3w") is None
+    with pytest.raises(AccountError):
+        accounts.create_user(name, "again")
+    with pytest.raises(AccountError):
+        accounts.grant(name, ["fly"])
+
+
+def run_admin(web_env, *args, stdin=""):
+    return subprocess.run([sys.executable, "-m", "crashline.common.cli", "admin", *args],
+                          env=web_env, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def test_admin_cli(web_env, accounts, database, client):
+    name = f"frank-{SUFFIX}"
+    created = run_admin(web_env, "create-user", name, "--password-stdin",
+                        "--permission", "view_pii", stdin="pw\n")
+    assert created.returncode == 0, created.stderr
+    assert run_admin(web_env, "grant", name, "view_rawdump").returncode == 0
+    assert run_admin(web_env, "grant", name, "bogus").returncode == 1
+    token = run_admin(web_env, "create-token", name, "--permission", "view_pii",
+                      "--days", "5", "--notes", "for a notebook")
+    assert token.returncode == 0, token.stderr
+    key = token.stdout.strip()
+    assert len(key) == 32 and "only once" in token.stderr
+    assert accounts.resolve_token(key).permissions == {"view_pii"}
+    listing = run_admin(web_env, "list-tokens", name)
+    assert "for a notebook" in listing.stdout and key not in listing.stdout
+    users = run_admin(web_env, "list-users").stdout
+    assert any(line.startswith(name) and "view_pii,view_rawdump" in line
+               for line in users.splitlines())
+    assert accounts.authenticate(name, "pw") is not None
+    token_id = listing.stdout.split()[0]
+    assert run_admin(web_env, "delete-token", token_id).returncode == 0
+    assert status_and_error(client, key) == (403, "API Token not matched")
+
+
+@pytest.fixture
+def limited_client(web_env, web_services):
+    settings = settings_from_env(web_env, webapp_rate_limit_anonymous=3,
+                                 webapp_rate_limit_authenticated=5,
+                                 webapp_rate_limit_window=3600,  # no window edge mid-test
+                                 webapp_trust_x_real_ip=True)
+    return falcon.testing.TestClient(create_app(settings, web_services))
+
+
+def test_rate_limits(limited_client, tokens):  # checklist 28
+    ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    anon = [limited_client.simulate_get("/api/SuperSearchFields/", headers={"X-Real-IP": ip})
+            for _ in range(5)]
+    assert [r.status_code for r in anon] == [200, 200, 200, 429, 429]
+    assert anon[0].headers["x-ratelimit-limit"] == "3"
+    assert 1 <= int(anon[3].headers["retry-after"]) <= 3600
+    assert "Too many requests" in anon[3].json["error"]
+    # Another address, and an authenticated caller, have their own (higher) budgets.
+    other = limited_client.simulate_get("/api/SuperSearchFields/",
+                                        headers={"X-Real-IP": ip + "1"})
+    assert other.status_code == 200
+    # bob's user has its own budget: 5, not the 3 of anonymous callers, nor their address's.
+    authed = [limited_client.simulate_get("/api/SuperSearchFields/", headers={
+        "X-Real-IP": ip, "Auth-Token": tokens["bob"]}) for _ in range(6)]
+    assert [r.status_code for r in authed] == [200] * 5 + [429]
+    assert "this user" in authed[-1].json["error"]
