@@ -8,7 +8,7 @@ import uuid
 
 import falcon.testing
 import pytest
-from conftest import SUFFIX, headers, settings_from_env
+from web_integration import SUFFIX, headers, settings_from_env
 
 from crashline.webapp.app import create_app
 from crashline.webapp.auth.store import AccountError

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from conftest import headers
+from web_integration import headers
 
 from crashline.common.crashid import create_crash_id
 

@@ -4,7 +4,7 @@ it, a token whose owner has it but the token does not, and a token with another 
 from __future__ import annotations
 
 import pytest
-from conftest import IN_DEFAULT_WINDOW, headers
+from web_integration import IN_DEFAULT_WINDOW, headers
 
 from crashline.common.fields import FIELDS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import CRASHES, IN_DEFAULT_WINDOW, NOW, headers
+from web_integration import CRASHES, IN_DEFAULT_WINDOW, NOW, headers
 
 pytestmark = pytest.mark.integration
 
