@@ -15,6 +15,7 @@ import os
 import resource
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -133,14 +134,22 @@ class Stackwalker:
         args += ["--json", "--verbose=error", str(dump)]
         return args
 
-    def _limits(self) -> None:
-        """Runs in the child between fork and exec: only async-signal-safe work here."""
-        if self.memory_limit_mb:
-            limit = self.memory_limit_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        # Output and log files above the cap kill the walker with SIGXFSZ.
-        cap = self.max_output_bytes
-        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+    def _apply_limits(self, pid: int) -> None:
+        """Cap the walker's address space and file sizes (output and log files above the
+        cap kill it with SIGXFSZ).
+
+        Set from outside right after the spawn rather than in a ``preexec_fn``: that would
+        force Python to fork() the whole worker (page tables and all) instead of vfork(),
+        which costs more than the walk itself for small dumps. The walker gets its limits
+        microseconds after exec, long before it has read a dump."""
+        try:
+            if self.memory_limit_mb:
+                limit = self.memory_limit_mb * 1024 * 1024
+                resource.prlimit(pid, resource.RLIMIT_AS, (limit, limit))
+            cap = self.max_output_bytes
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (cap, cap))
+        except ProcessLookupError:
+            pass  # it has exited already
 
     def walk(self, dump: Path, annotations: Mapping, workdir: Path,
              name: str = "upload_file_minidump") -> StackwalkResult:
@@ -164,7 +173,7 @@ class Stackwalker:
 
         argv = self.argv(dump, evil_json, output, log_file, symbols_tmp)
         started = time.monotonic()
-        rc = self._run(argv, result, name)
+        rc, timed_out = self._run(argv, result, name)
         result.seconds = time.monotonic() - started
         result.return_code = rc
         result.stderr = _log_tail(log_file)
@@ -175,7 +184,7 @@ class Stackwalker:
         if rc == -signal.SIGXFSZ or (rc and output.is_file()
                                        and output.stat().st_size >= self.max_output_bytes):
             status = STATUS_OUTPUT_TOO_LARGE
-        elif rc == -signal.SIGKILL and result.seconds >= self.timeout:
+        elif timed_out:
             status = STATUS_TIMEOUT
         elif rc is None:
             status = STATUS_NOT_RUNNABLE
@@ -191,27 +200,39 @@ class Stackwalker:
             result.notes.append(f"{name}: minidump-stackwalk: failed: {rc}: {status}")
         return result
 
-    def _run(self, argv: list[str], result: StackwalkResult, name: str) -> int | None:
+    def _run(self, argv: list[str], result: StackwalkResult,
+             name: str) -> tuple[int | None, bool]:
+        """(return code or None if it could not start, whether it was killed for time)"""
         try:
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, preexec_fn=self._limits, start_new_session=True,
+                stderr=subprocess.DEVNULL, start_new_session=True,
             )
         except OSError as exc:
             result.notes.append(f"{name}: minidump-stackwalk: cannot run: {exc}")
-            return None
-        try:
-            return proc.wait(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            # Its own session: kill whatever it spawned too.
+            return None, False
+        self._apply_limits(proc.pid)
+        # A timer kills it; a plain blocking wait returns the moment it exits (wait(timeout)
+        # polls with sleeps of up to 50 ms, which would dwarf a small dump's walk).
+        timed_out = threading.Event()
+
+        def kill() -> None:
+            timed_out.set()
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return -signal.SIGKILL
+                os.killpg(proc.pid, signal.SIGKILL)  # its own session: its children too
+
+        timer = threading.Timer(self.timeout, kill)
+        timer.daemon = True
+        timer.start()
+        try:
+            rc = proc.wait()
         except BaseException:
             proc.kill()  # shutting down mid-walk: leave no stack walker behind
             proc.wait()
             raise
+        finally:
+            timer.cancel()
+        return (-signal.SIGKILL, True) if timed_out.is_set() else (rc, False)
 
     def _parse(self, output: Path, result: StackwalkResult, name: str) -> dict:
         size = output.stat().st_size
