@@ -40,12 +40,12 @@ def webapp_url(web_env, database, crashes, tokens):
                                stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if requests.get(url + "/__lbheartbeat__", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or slow to boot
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
