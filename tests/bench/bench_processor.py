@@ -245,7 +245,7 @@ def bench_latency(env: dict[str, str], work: Path, dumps, rate: float, seconds: 
     storage = storage_from_settings(settings)
     client_local = threading.local()
 
-    def send(i: int) -> tuple[str, float]:
+    def send(i: int) -> str:
         dump = dumps[i % len(dumps)][1]
         started = time.monotonic()
         if via_collector:
@@ -253,12 +253,14 @@ def bench_latency(env: dict[str, str], work: Path, dumps, rate: float, seconds: 
                             {"upload_file_minidump": dump}, timeout=30)
             if not result.crash_id:
                 raise RuntimeError(f"collector answered {result.status}: {result.body}")
-            return result.crash_id.removeprefix("bp-"), started
-        if not hasattr(client_local, "q"):
-            client_local.q = queue_from_settings(settings)
-        crash_id = store_crash(storage, dump)
-        client_local.q.publish(client_local.q.names.standard, crash_id)
-        return crash_id, started
+            crash_id = result.crash_id.removeprefix("bp-")
+        else:
+            if not hasattr(client_local, "q"):
+                client_local.q = queue_from_settings(settings)
+            crash_id = store_crash(storage, dump)
+            client_local.q.publish(client_local.q.names.standard, crash_id)
+        submitted[crash_id] = started  # the poller watches for it from now on
+        return crash_id
 
     submitted: dict[str, float] = {}
     seen: dict[str, float] = {}
@@ -296,8 +298,7 @@ def bench_latency(env: dict[str, str], work: Path, dumps, rate: float, seconds: 
                     time.sleep(delay)
                 futures.append(pool.submit(send, i))
             for future in futures:
-                crash_id, started = future.result()
-                submitted[crash_id] = started
+                future.result()
         stop_at = time.monotonic()
         done.set()
         poller.join()
