@@ -3,61 +3,22 @@ HTTP, with rate limits shared by the workers through PostgreSQL."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 
 import pytest
 import requests
+from web_integration import running_webapp
 
 pytestmark = pytest.mark.integration
 
 
-def free_port(low: int = 18080, high: int = 18099) -> int:
-    for port in range(low, high + 1):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.fail(f"no free port in {low}-{high}")
-
-
 @pytest.fixture(scope="module")
 def webapp_url(web_env, database, crashes, tokens):
-    port = free_port()
-    env = {**os.environ, **web_env,
-           "CRASHLINE_WEBAPP_BIND": f"127.0.0.1:{port}", "CRASHLINE_WEBAPP_WORKERS": "2",
-           "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "4",
-           "CRASHLINE_WEBAPP_RATE_LIMIT_WINDOW": "3600",
-           "CRASHLINE_WEBAPP_TRUST_X_REAL_IP": "true"}
-    binary = shutil.which("crashline-webapp", path=os.path.dirname(os.sys.executable))
-    process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(url + "/__lbheartbeat__", timeout=1).ok:
-                    break
-            except requests.RequestException:  # not up yet, or slow to boot
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"crashline-webapp did not start: {process.stderr.read()[-2000:]}")
-            time.sleep(0.2)
+    with running_webapp({**web_env, "CRASHLINE_WEBAPP_WORKERS": "2",
+                         "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "4",
+                         "CRASHLINE_WEBAPP_RATE_LIMIT_WINDOW": "3600",
+                         "CRASHLINE_WEBAPP_TRUST_X_REAL_IP": "true"}) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_search_over_http(webapp_url, crashes, tokens):

@@ -3,11 +3,19 @@ crash storage, with crashes indexed by the processor's own document code."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
 import uuid
 
 import falcon.testing
 import pytest
+import requests
 
 from crashline.common.crashid import create_crash_id
 from crashline.common.search import search_from_settings
@@ -178,3 +186,45 @@ def tokens(accounts) -> dict[str, str]:
 
 def headers(key: str | None) -> dict[str, str]:
     return {"Auth-Token": key} if key else {}
+
+
+# -- the real server ----------------------------------------------------------------------
+def free_port(low: int = 18080, high: int = 18099) -> int:
+    for port in range(low, high + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.fail(f"no free port in {low}-{high}")
+
+
+@contextlib.contextmanager
+def running_webapp(env: dict[str, str]):
+    """``crashline-webapp`` (gunicorn) on a free port with ``env``; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, **env, "CRASHLINE_WEBAPP_BIND": f"127.0.0.1:{port}"}
+    binary = shutil.which("crashline-webapp", path=os.path.dirname(sys.executable))
+    process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(url + "/__lbheartbeat__", timeout=1).ok:
+                    break
+            except requests.RequestException:  # not up yet, or slow to boot
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"crashline-webapp did not start: {process.stderr.read()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -59,6 +59,9 @@ def validate(model: type[BaseModel], params: Mapping[str, list[str]],
     for name, values in params.items():
         if name in GLOBAL_PARAMS:
             continue
+        if any("\x00" in value for value in values):
+            # PostgreSQL and the search engine cannot hold NUL; no real value has one.
+            raise ParamError(name, "values cannot contain NUL characters")
         if name not in aliases:
             if extra is not None and extra(name):
                 extras[name] = list(values)

@@ -1,0 +1,57 @@
+"""Fuzz the API from its own OpenAPI document (schemathesis): no input may give a 500.
+
+Bounded: a few dozen examples per operation, against ``crashline-webapp`` under gunicorn.
+(Hypothesis drives schemathesis's strategies directly: its pytest plugin does not run under
+the pytest we use.)
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from web_integration import running_webapp
+
+pytestmark = pytest.mark.integration
+
+MAX_EXAMPLES = int(os.environ.get("CRASHLINE_FUZZ_EXAMPLES", "60"))
+
+
+@pytest.fixture(scope="module")
+def fuzz_target(web_env, database, crashes, tokens):
+    with running_webapp({**web_env, "CRASHLINE_WEBAPP_WORKERS": "2"}) as url:
+        yield url
+
+
+def operations(url: str):
+    schema = schemathesis.openapi.from_url(f"{url}/api/openapi.json")
+    return [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("auth", ["anonymous", "token"])
+def test_no_input_gives_a_server_error(fuzz_target, tokens, auth):
+    headers = {"Auth-Token": tokens["full"]} if auth == "token" else {}
+    found: dict[str, str] = {}
+    ops = operations(fuzz_target)
+    assert len(ops) >= 13  # every endpoint is in the document
+
+    for operation in ops:
+        @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        # Valid inputs (deep paths) and invalid ones (every rejection path) alike.
+        @given(case=st.one_of(operation.as_strategy(schemathesis.GenerationMode.POSITIVE),
+                              operation.as_strategy(schemathesis.GenerationMode.NEGATIVE)))
+        def run(case):
+            case.call_and_validate(base_url=fuzz_target, headers=headers, timeout=60,
+                                   checks=[not_a_server_error])
+
+        try:
+            run()
+        except Exception as exc:  # collect every operation's failure, then report them all
+            found[operation.label] = str(exc)[-3000:]
+    assert not found, "\n\n".join(f"{label}:\n{text}" for label, text in found.items())
