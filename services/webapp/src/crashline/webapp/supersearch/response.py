@@ -17,10 +17,15 @@ def _cell(value: object) -> object:
 
 
 def shape_hits(request: SearchRequest, raw_hits: Iterable[Mapping]) -> list[dict]:
+    columns = request.columns
     hits = []
     for hit in raw_hits:
         source = hit.get("_source") or {}
-        hits.append({column: _cell(source.get(column)) for column in request.columns})
+        row = {column: source.get(column) for column in columns}
+        for column, value in row.items():
+            if isinstance(value, list):  # multi-valued fields
+                row[column] = _cell(value)
+        hits.append(row)
     return hits
 
 

@@ -1,0 +1,213 @@
+"""Webapp benchmark: Super Search latency through the API versus the bare engine query.
+
+Bulk-indexes 100,000 synthetic processed crashes (fixed seed, spread over the last 14 days,
+documents built by the processor's own ``search_document``) into a dedicated index
+template, starts ``crashline-webapp`` (gunicorn), and for three typical searches measures
+p50/p95 latency of the API call and of the bare query the API issues (taken from
+``_return_query``, sent straight to the engine). Both run uncached: the API's window moves
+with "now", and the bare query is sent with ``request_cache=false``. Requests alternate
+between the two so both see the same noise. Prints the medians of ``--repeat`` runs and the
+ratio (target: API p95 within 1.3x the bare query's). Deletes its indices afterwards.
+
+    .venv/bin/python tests/bench/bench_webapp.py [--crashes 100000] [--requests 60] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+from crashline.common.crashid import create_crash_id
+from crashline.common.database import apply_migrations, database_from_settings
+from crashline.common.search import search_from_settings
+from crashline.common.search.documents import search_document
+from crashline.common.settings import SearchEngine
+from crashline.webapp.settings import WebappSettings
+
+BIN = Path(sys.executable).parent
+TEMPLATE = f"crashline-bench-webapp-{uuid.uuid4().hex[:6]}-%Y%W"
+
+SEARCHES = {
+    "signature facet, 7 days": {"_results_number": "0", "_facets": "signature",
+                                "_facets_size": "50"},
+    "crash list with columns": {"product": "Firefox", "_sort": "-date",
+                                "_columns": ["uuid", "date", "signature", "product", "version",
+                                             "build_id", "os_name", "uptime"],
+                                "_results_number": "100", "_facets_size": "0"},
+    "date histogram by product": {"_results_number": "0", "_facets": "",
+                                  "_histogram.date": "product",
+                                  "_histogram_interval.date": "1d"},
+}
+
+
+def synthetic_crashes(count: int, seed: int = 1234):
+    """(crash id, processed crash, date) with realistic skew: few signatures dominate."""
+    rng = random.Random(seed)
+    now = dt.datetime.now(dt.UTC)
+    signatures = [f"mozilla::module{i % 97}::Function{i}" for i in range(2000)]
+    weights = [1 / (rank + 1) for rank in range(len(signatures))]
+    products = {"Firefox": ["120.0", "121.0b3", "121.0b5", "119.0.1", "122.0a1"],
+                "Fennec": ["68.12", "68.11"], "Thunderbird": ["115.5.0", "115.6.0"],
+                "Focus": ["120.1"]}
+    oses = ["Windows NT", "Windows NT", "Windows NT", "Mac OS X", "Linux", "Android"]
+    for _ in range(count):
+        when = now - dt.timedelta(seconds=rng.uniform(0, 14 * 86400))
+        product = rng.choices(list(products), weights=[70, 10, 15, 5])[0]
+        crash_id = create_crash_id(when)
+        processed = {
+            "uuid": crash_id, "date_processed": when.isoformat(),
+            "signature": rng.choices(signatures, weights=weights)[0],
+            "product": product, "version": rng.choice(products[product]),
+            "release_channel": rng.choice(["release", "beta", "nightly"]),
+            "build": 20240000000000 + rng.randrange(10**8),
+            "os_name": rng.choice(oses), "cpu_arch": rng.choice(["x86", "amd64", "arm64"]),
+            "uptime": int(rng.expovariate(1 / 600)), "install_age": rng.randrange(10**7),
+            "install_time": 1700000000 + rng.randrange(5000) * 3600,
+            "reason": rng.choice(["EXCEPTION_ACCESS_VIOLATION_READ", "SIGSEGV", "SIGABRT"]),
+            "address": hex(rng.randrange(2**16)), "startup_crash": rng.random() < 0.1,
+            "process_type": rng.choice(["parent", "content", "gpu"]),
+            "user_comments": "it crashed" if rng.random() < 0.05 else None,
+        }
+        yield crash_id, processed, when
+
+
+def bulk_index(backend, settings, count: int) -> list[str]:
+    if settings.search_engine is SearchEngine.ELASTICSEARCH:
+        from elasticsearch.helpers import bulk
+    else:
+        from opensearchpy.helpers import bulk
+    indices: set[str] = set()
+
+    def actions():
+        for crash_id, processed, when in synthetic_crashes(count):
+            index = backend.namer.for_date(when)
+            if index not in indices:
+                backend.ensure_index(index)
+                indices.add(index)
+            yield {"_index": index, "_id": crash_id,
+                   "_source": search_document(crash_id, processed)}
+
+    started = time.perf_counter()
+    bulk(backend.client, actions(), chunk_size=5000, request_timeout=120)
+    for index in indices:
+        backend.refresh(index)
+    print(f"indexed {count} crashes into {len(indices)} indices in "
+          f"{time.perf_counter() - started:.1f}s")
+    return sorted(indices)
+
+
+def free_port() -> int:
+    for port in range(18080, 18100):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise SystemExit("no free port in 18080-18099")
+
+
+def start_webapp(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, **env, "CRASHLINE_WEBAPP_BIND": f"127.0.0.1:{port}",
+           "CRASHLINE_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen([shutil.which("crashline-webapp", path=str(BIN))], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/__lbheartbeat__", timeout=1).ok:
+                return process, url
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("crashline-webapp did not start")
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def measure(session: requests.Session, api: str, engine: str, params: dict,
+            count: int) -> tuple[list[float], list[float]]:
+    issued = session.get(api + "/api/SuperSearch/", params={**params, "_return_query": "true"},
+                         timeout=60).json()
+    bare_url = f"{engine}/{','.join(issued['indices'])}/_search"
+    bare_params = {"ignore_unavailable": "true", "request_cache": "false"}
+    api_times, bare_times = [], []
+    for i in range(count + 5):  # the first 5 warm up
+        start = time.perf_counter()
+        response = session.get(api + "/api/SuperSearch/", params=params, timeout=60)
+        api_time = time.perf_counter() - start
+        assert response.status_code == 200, response.text
+        start = time.perf_counter()
+        bare = session.post(bare_url, params=bare_params, json=issued["query"], timeout=60)
+        bare_time = time.perf_counter() - start
+        assert bare.status_code == 200, bare.text
+        if i >= 5:
+            api_times.append(api_time * 1000)
+            bare_times.append(bare_time * 1000)
+    return api_times, bare_times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crashes", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    env = {"CRASHLINE_SEARCH_INDEX_TEMPLATE": TEMPLATE,
+           # Counted like production, but never limiting the benchmark itself.
+           "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "100000000",
+           "CRASHLINE_WEBAPP_WORKERS": "2", "CRASHLINE_WEBAPP_THREADS": "2"}
+    settings = WebappSettings(**{k.removeprefix("CRASHLINE_").lower(): v
+                                 for k, v in env.items()})
+    db = database_from_settings(settings)
+    apply_migrations(db)
+    db.close()
+    backend = search_from_settings(settings)
+    indices = bulk_index(backend, settings, args.crashes)
+    process, api = start_webapp(env)
+    try:
+        session = requests.Session()
+        runs: dict[str, list[tuple[float, float, float, float]]] = {n: [] for n in SEARCHES}
+        for _ in range(args.repeat):
+            for name, params in SEARCHES.items():
+                api_times, bare_times = measure(session, api, settings.search_url, params,
+                                                args.requests)
+                runs[name].append((percentile(api_times, 50), percentile(api_times, 95),
+                                   percentile(bare_times, 50), percentile(bare_times, 95)))
+        print(f"\n{args.crashes} crashes, {args.requests} requests x {args.repeat} runs "
+              "(medians of the runs), milliseconds")
+        print(f"{'search':28} {'API p50':>8} {'API p95':>8} {'bare p50':>9} {'bare p95':>9} "
+              f"{'p95 ratio':>9}")
+        for name, figures in runs.items():
+            a50, a95, b50, b95 = (statistics.median(f[i] for f in figures) for i in range(4))
+            verdict = "ok" if a95 <= 1.3 * b95 else "over target"
+            print(f"{name:28} {a50:8.1f} {a95:8.1f} {b50:9.1f} {b95:9.1f} "
+                  f"{a95 / b95:8.2f}x  {verdict}")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        for index in indices:
+            backend.delete_index(index)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
