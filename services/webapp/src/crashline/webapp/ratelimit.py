@@ -13,6 +13,7 @@ import threading
 import time
 
 import falcon
+import psycopg2
 
 from crashline.common.database import Database
 from crashline.common.database.pool import DatabaseError
@@ -23,26 +24,43 @@ log = logging.getLogger(__name__)
 
 
 class RateLimiter:
+    """Counts on one autocommit connection per thread: a single round trip per request, and
+    no WAL flush to wait for (a lost counter only resets a limit)."""
+
     def __init__(self, db: Database, window: int):
         self.db = db
         self.window = window
+        self._local = threading.local()
         self._last_cleanup = 0.0
         self._lock = threading.Lock()
+
+    def _execute(self, sql: str, args: tuple) -> tuple | None:
+        conn = getattr(self._local, "conn", None)
+        try:
+            if conn is None or conn.closed:
+                conn = self._local.conn = psycopg2.connect(self.db.dsn, connect_timeout=5)
+                conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute("SET synchronous_commit TO OFF")
+            with conn.cursor() as cur:
+                cur.execute(sql, args)
+                return cur.fetchone() if cur.description else None
+        except psycopg2.Error as exc:
+            if conn is not None:
+                conn.close()
+            self._local.conn = None
+            raise DatabaseError(f"rate-limit counter failed: {exc}".strip()) from exc
 
     def hit(self, client: str, now: float | None = None) -> tuple[int, int]:
         """Count one request of ``client``: (requests in this window, seconds until it ends)."""
         now = time.time() if now is None else now
         start = math.floor(now / self.window) * self.window
-        with self.db.transaction() as cur:
-            # A lost counter only resets a limit: do not wait for the WAL flush.
-            cur.execute(
-                "SET LOCAL synchronous_commit TO OFF; "
-                "INSERT INTO rate_limit_counters (client, window_start, hits) "
-                "VALUES (%s, to_timestamp(%s), 1) "
-                "ON CONFLICT (client, window_start) "
-                "DO UPDATE SET hits = rate_limit_counters.hits + 1 RETURNING hits",
-                (client, start))
-            hits = cur.fetchone()["hits"]
+        (hits,) = self._execute(
+            "INSERT INTO rate_limit_counters (client, window_start, hits) "
+            "VALUES (%s, to_timestamp(%s), 1) "
+            "ON CONFLICT (client, window_start) "
+            "DO UPDATE SET hits = rate_limit_counters.hits + 1 RETURNING hits",
+            (client, start))
         self._cleanup(now)
         return hits, max(1, math.ceil(start + self.window - now))
 
@@ -52,9 +70,8 @@ class RateLimiter:
             if now - self._last_cleanup < self.window:
                 return
             self._last_cleanup = now
-        with self.db.transaction() as cur:
-            cur.execute("DELETE FROM rate_limit_counters WHERE window_start < to_timestamp(%s)",
-                        (now - 2 * self.window,))
+        self._execute("DELETE FROM rate_limit_counters WHERE window_start < to_timestamp(%s)",
+                      (now - 2 * self.window,))
 
 
 def client_address(req: falcon.Request, trust_x_real_ip: bool) -> str:

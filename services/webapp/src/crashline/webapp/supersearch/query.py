@@ -55,16 +55,12 @@ class SearchRequest:
     return_query: bool = False
 
 
-def _values(model: BaseModel, alias_to_name: Mapping[str, str], alias: str) -> list[str] | None:
-    return getattr(model, alias_to_name[alias])
-
-
 def parse_request(model: BaseModel, extras: Mapping[str, list[str]], visible: Visible,
                   now: dt.datetime) -> SearchRequest:
     """Turn validated parameters into a :class:`SearchRequest` (raises ParamError)."""
-    by_alias = {(info.alias or name): name for name, info in type(model).model_fields.items()}
-    given: dict[str, object] = {alias: getattr(model, name) for alias, name in by_alias.items()
-                                if name in model.model_fields_set}
+    fields = type(model).model_fields
+    given: dict[str, object] = {(fields[name].alias or name): getattr(model, name)
+                                for name in model.model_fields_set}
 
     date_field = get_field(DATE_FIELD)
     window = date_window(date_field, list(given.get(DATE_FIELD) or []), now)
