@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import uuid
 from enum import IntEnum
+from functools import lru_cache
 
 CRASH_ID_RE = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{6}[0-9]{6}$"
@@ -72,9 +73,15 @@ def strip_breakpad_prefix(value: str) -> str:
 
 def date_from_crash_id(crash_id: str) -> dt.date:
     try:
-        return dt.datetime.strptime(crash_id[-6:], "%y%m%d").date()
+        return _parse_yymmdd(crash_id[-6:])
     except ValueError as exc:
         raise InvalidCrashId(f"crash id has no valid date: {crash_id!r}") from exc
+
+
+@lru_cache(maxsize=1024)
+def _parse_yymmdd(text: str) -> dt.date:
+    # strptime is slow and ids are checked several times per crash; few dates recur.
+    return dt.datetime.strptime(text, "%y%m%d").date()
 
 
 def throttle_from_crash_id(crash_id: str) -> Throttle:

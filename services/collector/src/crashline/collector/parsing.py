@@ -12,13 +12,17 @@ import hashlib
 import json
 import re
 import tempfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from crashline.collector.multipart import MultipartError, MultipartParser, parse_header_params
+
+try:  # zlib-ng inflates about twice as fast as zlib; same API, same results
+    from zlib_ng import zlib_ng as zlib
+except ImportError:  # pragma: no cover - a declared dependency; zlib still works
+    import zlib
 
 MULTIPART_TYPES = ("multipart/form-data", "multipart/mixed")
 MAIN_DUMP = "upload_file_minidump"
@@ -56,7 +60,7 @@ class Limits:
     max_part_header_size: int = 16 * 1024
     spool_memory_size: int = 4 * 1024 * 1024
     spool_dir: Path | None = None
-    read_chunk_size: int = 64 * 1024
+    read_chunk_size: int = 256 * 1024
 
     @classmethod
     def from_settings(cls, settings) -> Limits:
