@@ -30,7 +30,7 @@ def gunicorn_options(settings) -> dict:
         "bind": settings.webapp_bind,
         "workers": settings.webapp_workers,
         "threads": settings.webapp_threads,
-        "worker_class": "gthread",
+        "worker_class": settings.webapp_worker_class,
         "timeout": settings.webapp_timeout,
         "accesslog": "-",
         "errorlog": "-",

@@ -16,6 +16,7 @@ class WebappSettings(CommonSettings):
     webapp_bind: str = "127.0.0.1:8080"
     webapp_workers: int = Field(2, ge=1)
     webapp_threads: int = Field(4, ge=1)
+    webapp_worker_class: str = Field("gthread", pattern="^(gthread|sync)$")
     webapp_timeout: int = Field(120, ge=1)
 
     # Rate limits: requests per window per client; 0 disables a limit.
