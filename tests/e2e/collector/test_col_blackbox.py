@@ -410,6 +410,21 @@ def test_content_length_longer_than_body_times_out_without_5xx(collector):
         assert time.monotonic() - start < BODY_TIMEOUT + 5
 
 
+def test_expect_100_continue(collector):
+    # libcurl (Breakpad's Linux sender) asks before sending bodies over 1 MiB.
+    body, headers = build_request(ANNOTATIONS, {"upload_file_minidump": DUMP * 200_000})
+    with socket.create_connection((collector.host, collector.port), timeout=30) as sock:
+        head = ["POST /submit HTTP/1.1", f"Host: {collector.host}", "Expect: 100-continue",
+                *(f"{k}: {v}" for k, v in headers.items())]
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        interim = sock.recv(64)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), interim
+        sock.sendall(body)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        crash_id_of(Answer(response.status, {}, response.read()))
+
+
 def test_connection_is_reusable_after_an_answer(collector):
     with requests.Session() as session:
         for _ in range(3):
