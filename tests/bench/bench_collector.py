@@ -142,6 +142,15 @@ class CollectorProcess:
         except OSError:
             return []
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of all workers so far."""
+        total = 0.0
+        for pid in self.workers():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def peak_rss_mib(self) -> list[float]:
         """VmHWM (peak resident set) of each worker, in MiB."""
         peaks = []
@@ -264,8 +273,15 @@ def bench_backend(name: str, env: dict[str, str], body: bytes, headers: dict[str
           f"threads={env['CRASHLINE_COLLECTOR_THREADS']}", flush=True)
     with CollectorProcess(env, workdir / f"{name}.log") as collector:
         for clients in args.clients:
-            runs = [run_load(collector.port, body, headers, clients, args.seconds)
-                    for _ in range(args.repeat)]
+            runs = []
+            for _ in range(args.repeat):
+                cpu_before = collector.cpu_seconds()
+                run = run_load(collector.port, body, headers, clients, args.seconds)
+                # warm-up included in the CPU time: per crash, it is slightly overstated
+                accepted = run["rate"] * args.seconds
+                run["cpu_ms"] = ((collector.cpu_seconds() - cpu_before) * 1000 / accepted
+                                 if accepted else float("nan"))
+                runs.append(run)
             rates = [r["rate"] for r in runs]
             other = {}
             for r in runs:
@@ -274,6 +290,7 @@ def bench_backend(name: str, env: dict[str, str], body: bytes, headers: dict[str
             print(f"   {clients:3d} clients: {statistics.median(rates):6.0f} accepted/s  "
                   f"p50 {statistics.median(r['p50'] for r in runs):6.1f} ms  "
                   f"p99 {statistics.median(r['p99'] for r in runs):6.1f} ms  "
+                  f"worker CPU {statistics.median(r['cpu_ms'] for r in runs):4.1f} ms/crash  "
                   f"(runs: {', '.join(f'{x:.0f}' for x in rates)}/s)"
                   + (f"  not accepted: {other}" if other else ""), flush=True)
         print(f"   peak RSS per worker after load: "
