@@ -35,6 +35,9 @@ ALL_SERVICES=(collector processor webapp crontabber)
 # Local-stack defaults, only when the caller did not choose.
 export CRASHLINE_STORAGE_BACKEND=${CRASHLINE_STORAGE_BACKEND:-local}
 export CRASHLINE_STORAGE_PATH=${CRASHLINE_STORAGE_PATH:-$DATA_DIR/crashes}
+# Breakpad symbol files (<debug_file>/<debug_id>/<name>.sym) dropped here symbolicate stacks.
+export CRASHLINE_SYMBOLS_DIRS=${CRASHLINE_SYMBOLS_DIRS:-$DATA_DIR/symbols}
+export CRASHLINE_SYMBOLS_CACHE_DIR=${CRASHLINE_SYMBOLS_CACHE_DIR:-$DATA_DIR/symbols-cache}
 # Backends on non-default ports (same env vars as stack.sh): point the
 # services at them unless the URLs were given explicitly.
 [[ -n ${CRASHLINE_PG_PORT:-} && -z ${CRASHLINE_DATABASE_URL:-} ]] &&
@@ -123,7 +126,7 @@ start_service() {
         warn "$svc: $bin does not exist yet, skipping"
         return 0
     fi
-    mkdir -p "$CRASHLINE_STORAGE_PATH"
+    mkdir -p "$CRASHLINE_STORAGE_PATH" "$DATA_DIR/symbols"
     case $svc in
         processor)
             for ((i = 1; i <= PROCESSOR_INSTANCES; i++)); do
