@@ -385,6 +385,14 @@ def test_chunked_body_is_accepted(collector):
     crash_id_of(post_chunked(collector, body, headers))
 
 
+def test_broken_chunked_encoding(collector):
+    body = form_body(text_part("ProductName", b"Firefox"))
+    lines = [f"{k}: {v}" for k, v in FORM.items()] + ["Transfer-Encoding: chunked"]
+    answer = raw_request(collector, lines, b"%x\r\n" % len(body) + body + b"\r\nzz\r\n")
+    assert answer.status == 400, answer
+    assert answer.text == "Discarded=malformed_invalid_payload_structure"
+
+
 def test_non_numeric_content_length(collector):
     answer = post(collector, form_body(text_part("ProductName", b"Firefox")),
                   {**FORM, "Content-Length": "foo"})

@@ -305,3 +305,29 @@ def test_gzip_upload_of_json_extra(client, storage):
     raw = storage.get_raw_crash(crash_id_of(client.simulate_post("/submit", body=body,
                                                                   headers=headers)))
     assert json.loads(json.dumps(raw))["metadata"]["payload"] == "json"
+
+
+class BrokenStream:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+    def read(self, size=-1):
+        raise self.error
+
+    readline = readlines = read  # the WSGI validator wants them all
+
+    def __iter__(self):
+        raise self.error
+
+
+@pytest.mark.parametrize("error, status, reason", [
+    (TimeoutError("timed out"), 408, "body_timeout"),
+    (ConnectionResetError("reset"), 400, "invalid_payload_structure"),
+    (ValueError("bad chunk size"), 400, "invalid_payload_structure"),
+])
+def test_body_read_failures_become_answers(client, error, status, reason):
+    result = client.simulate_post(
+        "/submit", headers={"Content-Type": "multipart/form-data; boundary=b",
+                            "Content-Length": "100"},
+        extras={"wsgi.input": BrokenStream(error)})
+    assert (result.status_code, result.text) == (status, f"Discarded=malformed_{reason}")

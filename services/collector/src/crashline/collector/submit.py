@@ -104,18 +104,29 @@ class SubmitResource:
         if content_length is not None and content_length < 0:
             raise Malformed("invalid_content_length", 400, f"Content-Length {content_length}")
         chunked = "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
-        try:
-            return extract_payload(
-                req.stream.read,
-                content_type=req.get_header("Content-Type"),
-                content_encoding=req.get_header("Content-Encoding"),
-                content_length=content_length,
-                chunked=chunked,
-                limits=self.limits,
-            )
-        except TimeoutError as exc:
-            raise Malformed("body_timeout", 408,
-                            f"no data for {self.body_timeout}s") from exc
+        return extract_payload(
+            self._reader(req.stream),
+            content_type=req.get_header("Content-Type"),
+            content_encoding=req.get_header("Content-Encoding"),
+            content_length=content_length,
+            chunked=chunked,
+            limits=self.limits,
+        )
+
+    def _reader(self, stream):
+        """``stream.read`` with the server's failures turned into answers."""
+
+        def read(size: int) -> bytes:
+            try:
+                return stream.read(size)
+            except TimeoutError as exc:
+                raise Malformed("body_timeout", 408,
+                                f"no data for {self.body_timeout}s") from exc
+            except Exception as exc:  # reset connection, broken chunked encoding...
+                raise Malformed("invalid_payload_structure", 400,
+                                f"cannot read the body: {exc!r}") from exc
+
+        return read
 
     def _refuse(self, req: falcon.Request, resp: falcon.Response, exc: Malformed) -> None:
         metrics.MALFORMED.labels(exc.reason).inc()
@@ -137,8 +148,8 @@ class SubmitResource:
                 if not chunk:
                     return
                 left -= len(chunk)
-        except OSError:
-            return  # the client is gone or stalled; gunicorn closes the connection
+        except Exception:  # the client is gone, stalled or garbled: gunicorn closes
+            return
 
     def _handle(self, req: falcon.Request, resp: falcon.Response, payload: Payload) -> None:
         now = self.clock()
