@@ -5,7 +5,10 @@ Prints, as medians of several runs:
    walker's own time (target: under 15%), measured in-process, one crash at a time, on the
    corpus dumps: CPU time of the processor itself against the walkers' CPU time, and wall
    time split into the rules (reading the crash, writing the dump out, parsing the walker's
-   output, every other rule) and the three saves (storage with fsync, search, PostgreSQL);
+   output, every other rule) and the saves (storage with fsync, then search and PostgreSQL
+   side by side); also in milliseconds per crash. Then the same on a heavy synthetic crash
+   (``--heavy-threads`` threads of ``--heavy-frames`` frames, about 1 MB of stack-walker
+   JSON, like a real browser crash), where the JSON work of the processor shows;
 2. throughput: crashes per second of one worker process (default 4 threads) draining a
    queue of corpus crashes, and per core (crashes per CPU-second of the worker and its stack
    walkers);
@@ -94,6 +97,16 @@ def store_crash(storage, dump: bytes, now: dt.datetime | None = None) -> str:
 
 # -- 1. overhead -------------------------------------------------------------------------
 
+def heavy_dump(work: Path, threads: int, frames: int) -> tuple[dict[str, str], list]:
+    """A synthetic crash with many threads and deep stacks, and symbols for it."""
+    from processor_support.minidump import MinidumpSpec, build_minidump, symbol_file
+
+    symbols = work / "synthetic-symbols"
+    symbol_file(symbols)
+    dump = build_minidump(MinidumpSpec(threads=threads, frames=frames))
+    return {"CRASHLINE_SYMBOLS_DIRS": str(symbols)}, [("synthetic-heavy.dmp", dump)]
+
+
 def bench_overhead(env: dict[str, str], dumps, crashes: int) -> dict[str, float]:
     from crashline.processor import app as app_module
     from crashline.processor.processor import Job
@@ -132,9 +145,16 @@ def bench_overhead(env: dict[str, str], dumps, crashes: int) -> dict[str, float]
         return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
     walker_cpu = cpu(children_after, children_before)
+    own_cpu = cpu(self_after, self_before)
+    getattr(app.processor, "close", lambda: None)()  # (older processors had no pool)
+    count = len(walked)
     return {
-        "stackwalk_ms": 1000 * walk / len(walked),
-        "cpu_outside_walker_pct": 100 * cpu(self_after, self_before) / walker_cpu,
+        "stackwalk_ms": 1000 * walk / count,
+        "walker_cpu_ms": 1000 * walker_cpu / count,
+        "processor_cpu_ms": 1000 * own_cpu / count,
+        "wall_outside_walker_ms": 1000 * (processing + saving - walk) / count,
+        "saving_ms": 1000 * saving / count,
+        "cpu_outside_walker_pct": 100 * own_cpu / walker_cpu,
         "rules_outside_walker_pct": 100 * (processing - walk) / walk,
         "saving_pct": 100 * saving / walk,
         "total_outside_walker_pct": 100 * (processing + saving - walk) / walk,
@@ -350,10 +370,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--overhead-crashes", type=int, default=101)
+    parser.add_argument("--heavy-crashes", type=int, default=16)
+    parser.add_argument("--heavy-threads", type=int, default=60)
+    parser.add_argument("--heavy-frames", type=int, default=60)
     parser.add_argument("--throughput-crashes", type=int, default=200)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--only", choices=["overhead", "throughput", "latency"])
+    parser.add_argument("--only", choices=["overhead", "heavy", "throughput", "latency"])
     args = parser.parse_args()
 
     if not shutil.which(ProcessorSettings().stackwalker_command):
@@ -370,6 +393,12 @@ def main() -> int:
         if args.only in (None, "overhead"):
             show("1. time outside minidump-stackwalk, % of the stack walker's own time",
                  [bench_overhead(env, dumps, args.overhead_crashes) for _ in range(args.runs)])
+        if args.only in (None, "heavy") and args.heavy_crashes > 1:
+            extra, heavy = heavy_dump(work, args.heavy_threads, args.heavy_frames)
+            show(f"1b. the same on a heavy synthetic crash ({args.heavy_threads} threads of "
+                 f"{args.heavy_frames} frames)",
+                 [bench_overhead({**env, **extra}, heavy, args.heavy_crashes)
+                  for _ in range(args.runs)])
         if args.only in (None, "throughput"):
             show("2. throughput, one worker process (4 threads)",
                  [bench_throughput(env, work, dumps, args.throughput_crashes)

@@ -64,6 +64,10 @@ class MinidumpSpec:
     cpus: int = 4
     thread_id: int = 0x1234
     modules: list[Module] = field(default_factory=lambda: [Module()])
+    # A heavier crash (benchmarks): more threads, each with a frame-pointer chain of
+    # ``frames`` frames; the crashing thread is the first.
+    threads: int = 1
+    frames: int = 2
 
 
 class _Writer:
@@ -113,21 +117,31 @@ def build_minidump(spec: MinidumpSpec | None = None) -> bytes:
                           *spec.os_version, spec.platform, csd_rva, 0, 0) + cpu_info
     streams.append((STREAM_SYSTEM_INFO, len(sysinfo), w.add(sysinfo)))
 
-    # Stack: esp at its start, a frame record [saved ebp = 0][return address] at ebp.
+    # Stacks: esp at the start, frame records [saved ebp][return address] chained from ebp.
     stack_base = 0x0012F000
-    stack = bytearray(0x100)
-    ebp = stack_base + 0x20
-    struct.pack_into("<II", stack, 0x20, 0, main.base + spec.caller_offset)
-    stack_rva = w.add(bytes(stack))
-    context_rva = w.add(_context_x86(main.base + spec.crash_offset, stack_base, ebp))
-
-    thread = struct.pack("<IIIIQ", spec.thread_id, 0, 0x20, 0, 0x7FFDE000)
-    thread += struct.pack("<QII", stack_base, len(stack), stack_rva)
-    thread += struct.pack("<II", CONTEXT_X86_SIZE, context_rva)
-    threads = struct.pack("<I", 1) + thread
+    depth = max(spec.frames - 1, 1)
+    size = max(0x100, 0x20 + 0x10 * depth + 0x10)
+    entries, ranges = [], []
+    for number in range(spec.threads):
+        base = stack_base + number * 0x100000
+        stack = bytearray(size)
+        ebp = base + 0x20
+        for k in range(depth):
+            saved = ebp + 0x10 * (k + 1) if k + 1 < depth else 0
+            struct.pack_into("<II", stack, 0x20 + 0x10 * k, saved, main.base + spec.caller_offset)
+        stack_rva = w.add(bytes(stack))
+        context_rva = w.add(_context_x86(main.base + spec.crash_offset, base, ebp))
+        thread = struct.pack("<IIIIQ", spec.thread_id + number, 0, 0x20, 0, 0x7FFDE000)
+        thread += struct.pack("<QII", base, len(stack), stack_rva)
+        thread += struct.pack("<II", CONTEXT_X86_SIZE, context_rva)
+        entries.append(thread)
+        ranges.append(struct.pack("<QII", base, len(stack), stack_rva))
+        if number == 0:
+            crash_context_rva = context_rva
+    threads = struct.pack("<I", len(entries)) + b"".join(entries)
     streams.append((STREAM_THREAD_LIST, len(threads), w.add(threads)))
 
-    memory = struct.pack("<I", 1) + struct.pack("<QII", stack_base, len(stack), stack_rva)
+    memory = struct.pack("<I", len(ranges)) + b"".join(ranges)
     streams.append((STREAM_MEMORY_LIST, len(memory), w.add(memory)))
 
     # Exception: access violation, parameters [write?, address]
@@ -135,7 +149,7 @@ def build_minidump(spec: MinidumpSpec | None = None) -> bytes:
     exception = struct.pack("<II", spec.thread_id, 0)
     exception += struct.pack("<IIQQII15Q", EXCEPTION_ACCESS_VIOLATION, 0, 0,
                              main.base + spec.crash_offset, 2, 0, *info)
-    exception += struct.pack("<II", CONTEXT_X86_SIZE, context_rva)
+    exception += struct.pack("<II", CONTEXT_X86_SIZE, crash_context_rva)
     streams.append((STREAM_EXCEPTION, len(exception), w.add(exception)))
 
     # Modules with CodeView (RSDS) records naming their PDB and debug id.

@@ -137,3 +137,43 @@ def test_removed_fields_are_written_back_to_storage(storage, crash_id):
 
     make(storage, Rejecting()).handle(Job(crash_id))
     assert storage.get_processed_crash(crash_id)["removed_fields"] == ["url"]
+
+
+class Ordered:
+    """A destination that records when it ran and whether storage held the crash then."""
+
+    def __init__(self, name, storage, log, fail=None):
+        self.name, self.storage, self.log, self.fail = name, storage, log, fail
+
+    def save(self, crash_id, processed):
+        self.log.append((self.name, self.storage.has_processed_crash(crash_id)))
+        if self.fail:
+            raise self.fail
+
+
+def test_search_and_database_see_the_stored_crash(storage, crash_id):
+    log = []
+    processor = make(storage, Ordered("search", storage, log), Ordered("database", storage, log))
+    assert processor.handle(Job(crash_id)).result is Result.SAVED
+    assert sorted(log) == [("database", True), ("search", True)]
+    processor.close()
+
+
+@pytest.mark.parametrize("failing", ["search", "database"])
+def test_one_failing_save_is_retried_after_all_have_run(storage, crash_id, failing):
+    log = []
+    destinations = [Ordered(name, storage, log, fail=SearchError("down") if name == failing
+                            else None) for name in ("search", "database")]
+    outcome = make(storage, *destinations).handle(Job(crash_id))
+    assert outcome.result is Result.RETRY
+    assert "down" in outcome.reason
+    assert sorted(name for name, _ in log) == ["database", "search"]
+
+
+def test_the_first_failure_in_destination_order_is_reported(storage, crash_id):
+    log = []
+    outcome = make(storage, Ordered("search", storage, log, fail=SearchError("search down")),
+                   Ordered("database", storage, log, fail=StorageError("db down"))).handle(
+        Job(crash_id))
+    assert outcome.result is Result.RETRY
+    assert outcome.reason == "SearchError: search down"

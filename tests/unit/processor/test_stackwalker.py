@@ -1,4 +1,5 @@
 import json
+import os
 import signal
 import sys
 import textwrap
@@ -93,6 +94,18 @@ def test_timeout_kills_the_walker(tmp_path, dump):
     assert result.return_code == -signal.SIGKILL
     assert result.status == STATUS_TIMEOUT
     assert "upload_file_minidump: minidump-stackwalk: timeout (SIGKILL)" in result.notes
+    assert result.seconds < 10
+
+
+def test_timeout_without_pidfd_uses_a_timer(tmp_path, dump, monkeypatch):
+    def no_pidfd(pid):
+        raise OSError("pidfd_open not supported")
+
+    monkeypatch.setattr(os, "pidfd_open", no_pidfd, raising=False)
+    walker = Stackwalker(fake_walker(tmp_path, "time.sleep(30)"), timeout=0.5)
+    result = walker.walk(dump, {}, tmp_path)
+    assert result.return_code == -signal.SIGKILL
+    assert result.status == STATUS_TIMEOUT
     assert result.seconds < 10
 
 

@@ -52,6 +52,7 @@ def build_processor(settings: ProcessorSettings, *, with_metrics: bool = True) -
         storage, pipeline, destinations, tmp_dir=settings.processor_tmp_dir,
         on_saved=metrics.on_saved if with_metrics else None,
         save_timer=metrics.save_timer if with_metrics else None,
+        save_threads=settings.processor_workers,
     )
 
     def rabbitmq():

@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                                           "queue_prefix": settings.queue_prefix})
     run_until_stopped(consumer, (signal.SIGTERM, signal.SIGINT))
     app.processor.pipeline.close()
+    app.processor.close()
     return 0
 
 

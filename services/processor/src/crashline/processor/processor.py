@@ -7,6 +7,8 @@ send to the failed queue). Only the consumer touches the queue.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 import datetime as dt
 import enum
 import logging
@@ -66,13 +68,18 @@ class CrashProcessor:
     def __init__(self, storage: CrashStorage, pipeline: Pipeline,
                  destinations: Sequence[Destination], *, tmp_dir: Path | None = None,
                  on_saved: Callable[[str, dict, float], None] | None = None,
-                 save_timer: Callable[[str, float], None] | None = None):
+                 save_timer: Callable[[str, float], None] | None = None,
+                 save_threads: int = 4):
         self.storage = storage
         self.pipeline = pipeline
         self.destinations = list(destinations)
         self.tmp_dir = tmp_dir
         self.on_saved = on_saved  # (ruleset, processed crash, seconds): metrics
         self.save_timer = save_timer  # (destination, seconds)
+        # The saves after the first run side by side: the calling thread does one, the pool
+        # the others (threads are made on demand, so an idle processor holds none).
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max(1, save_threads), thread_name_prefix="save")
 
     # -- the whole job --------------------------------------------------------------------
     def handle(self, job: Job) -> Outcome:
@@ -142,18 +149,61 @@ class CrashProcessor:
         return {k: previous[k] for k in ("processor_notes", "processor_history") if k in previous}
 
     def save(self, crash_id: str, processed: dict) -> None:
-        """Storage, then search, then PostgreSQL; the first failure stops the rest (and the
-        message is retried, so all three are written again: each write is idempotent)."""
-        for destination in self.destinations:
-            begun = time.monotonic()
-            changed = destination.save(crash_id, processed)
-            if self.save_timer is not None:
-                self.save_timer(destination.name, time.monotonic() - begun)
-            if changed:
-                # The search index dropped a field: stored crash must name it too.
-                for earlier in self.destinations:
-                    if earlier.name == "storage":
-                        earlier.save(crash_id, processed)
+        """The first destination (storage), then the others (search, PostgreSQL) at once.
+
+        Storage goes first so that whatever search or PostgreSQL can show is readable;
+        the others are independent of each other, so they overlap. Every one must succeed
+        before this returns (the ack follows); if any fails, the first failure in
+        destination order is raised once all have finished, and the retry writes all of
+        them again (each write is idempotent)."""
+        if not self.destinations:
+            return
+        first, *rest = self.destinations
+        self._save_one(first, crash_id, processed)
+        if len(rest) <= 1:
+            changed = [self._save_one(d, crash_id, processed) for d in rest]
+        else:
+            changed = self._save_concurrently(rest, crash_id, processed)
+        if any(changed):
+            # The search index dropped a field: the stored crash must name it too.
+            for destination in self.destinations:
+                if destination.name == "storage":
+                    destination.save(crash_id, processed)
+
+    def _save_one(self, destination: Destination, crash_id: str, processed: dict) -> Any:
+        begun = time.monotonic()
+        changed = destination.save(crash_id, processed)
+        if self.save_timer is not None:
+            self.save_timer(destination.name, time.monotonic() - begun)
+        return changed
+
+    def _save_concurrently(self, destinations: Sequence[Destination], crash_id: str,
+                           processed: dict) -> list[Any]:
+        # Only search edits the processed crash (``removed_fields``); the others get a
+        # shallow copy each so none reads a dict another thread is changing.
+        head, *others = destinations
+        futures = [
+            self._pool.submit(contextvars.copy_context().run, self._save_one, d, crash_id,
+                              dict(processed))
+            for d in others
+        ]
+        results: list[Any] = []
+        errors: list[BaseException] = []
+        try:
+            results.append(self._save_one(head, crash_id, processed))
+        except Exception as exc:
+            errors.append(exc)
+        for future in futures:  # wait for every one, even after a failure
+            try:
+                results.append(future.result())
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        return results
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 def queue_lag(processed: dict) -> float | None:

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import resource
+import select
 import signal
 import subprocess
 import threading
@@ -20,6 +21,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import orjson
 
 log = logging.getLogger(__name__)
 
@@ -212,38 +215,72 @@ class Stackwalker:
             result.notes.append(f"{name}: minidump-stackwalk: cannot run: {exc}")
             return None, False
         self._apply_limits(proc.pid)
-        # A timer kills it; a plain blocking wait returns the moment it exits (wait(timeout)
-        # polls with sleeps of up to 50 ms, which would dwarf a small dump's walk).
+        try:
+            return self._wait(proc)
+        except BaseException:
+            proc.kill()  # shutting down mid-walk: leave no stack walker behind
+            proc.wait()
+            raise
+
+    def _wait(self, proc: subprocess.Popen) -> tuple[int, bool]:
+        """Wait for the walker; kill its process group once the timeout has passed.
+
+        A poll on a pidfd wakes the moment it exits, with no timer thread per walk
+        (``wait(timeout)`` instead sleeps in steps of up to 50 ms, which would dwarf a
+        small dump's walk). Where pidfds are missing (Linux < 5.3), a timer kills it."""
+        try:
+            pidfd = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):
+            return self._wait_with_timer(proc)
+        try:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            deadline = time.monotonic() + self.timeout
+            while not poller.poll(max(0.0, deadline - time.monotonic()) * 1000):
+                if time.monotonic() >= deadline:
+                    self._kill(proc)
+                    proc.wait()
+                    return -signal.SIGKILL, True
+        finally:
+            os.close(pidfd)
+        return proc.wait(), False
+
+    def _wait_with_timer(self, proc: subprocess.Popen) -> tuple[int, bool]:
         timed_out = threading.Event()
 
         def kill() -> None:
             timed_out.set()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # its own session: its children too
+            self._kill(proc)
 
         timer = threading.Timer(self.timeout, kill)
         timer.daemon = True
         timer.start()
         try:
             rc = proc.wait()
-        except BaseException:
-            proc.kill()  # shutting down mid-walk: leave no stack walker behind
-            proc.wait()
-            raise
         finally:
             timer.cancel()
         return (-signal.SIGKILL, True) if timed_out.is_set() else (rc, False)
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: its children too
 
     def _parse(self, output: Path, result: StackwalkResult, name: str) -> dict:
         size = output.stat().st_size
         if size > self.max_output_bytes:
             result.notes.append(f"{name}: minidump-stackwalk output too large ({size} bytes)")
             return {}
+        text = output.read_bytes()
         try:
-            data = json.loads(output.read_bytes())
-        except ValueError as exc:
-            result.notes.append(f"{name}: minidump-stackwalk output is not JSON: {exc}")
-            return {}
+            data = orjson.loads(text)
+        except ValueError:
+            # orjson is strict (no NaN, 64-bit integers): let json have the last word.
+            try:
+                data = json.loads(text)
+            except ValueError as exc:
+                result.notes.append(f"{name}: minidump-stackwalk output is not JSON: {exc}")
+                return {}
         if not isinstance(data, dict):
             result.notes.append(f"{name}: minidump-stackwalk output is not an object")
             return {}
