@@ -294,8 +294,16 @@ def test_annotation_size_limits():
     malformed("annotation_too_large", 413)(
         body_of(*(part(f"a{i}", b"x" * 9) for i in range(3))), limits=limits)
     malformed("annotation_too_large", 413)(
-        body_of(part("extra", b'{"a": "' + b"x" * 20 + b'"}', content_type="application/json")),
-        limits=limits)
+        body_of(part("extra", b'{"a": "' + b"x" * 11 + b'"}', content_type="application/json")),
+        limits=limits)  # one value too long
+    malformed("annotation_too_large", 413)(
+        body_of(part("extra", json.dumps({f"k{i}": "x" * 9 for i in range(3)}).encode(),
+                     content_type="application/json")),
+        limits=limits)  # the JSON part over the total
+    small = json.dumps({"a": "x" * 5, "b": "y" * 5}, separators=(",", ":")).encode()
+    assert len(small) == 25  # more than one value may have, within the total
+    assert extract(body_of(part("extra", small, content_type="application/json")),
+                   limits=limits).annotations == {"a": "xxxxx", "b": "yyyyy"}
 
 
 def test_dump_count_limit():

@@ -300,7 +300,8 @@ class PayloadBuilder:
             self._dump.write(data)
         elif kind != _SKIP:
             self._annotation_bytes += len(data)
-            if len(self._text) + len(data) > self.limits.max_annotation_size:
+            # A text part is one annotation; a JSON part holds them all.
+            if kind == _TEXT and len(self._text) + len(data) > self.limits.max_annotation_size:
                 raise too_large("annotation_too_large",
                                 f"annotation {self._name!r} over "
                                 f"{self.limits.max_annotation_size} bytes")
@@ -338,6 +339,11 @@ class PayloadBuilder:
             raise Malformed("invalid_json", 400, str(exc)) from exc
         if not isinstance(value, dict):
             raise Malformed("invalid_json_value", 400, f"JSON {type(value).__name__}")
+        for key, item in value.items():
+            if isinstance(item, str) and len(item) > self.limits.max_annotation_size:
+                raise too_large("annotation_too_large",
+                                f"annotation {key!r} over {self.limits.max_annotation_size} "
+                                "characters")
         # The JSON part replaces what came before it; form fields after it are merged over it.
         self._has_json = True
         self.payload.annotations = value
