@@ -33,8 +33,8 @@ class CollectorSettings(CommonSettings):
     collector_max_body_size: int = Field(25 * MiB, ge=1)  # bytes on the wire (compressed)
     collector_max_inflated_size: int = Field(400 * MiB, ge=1)  # a gzip body, once inflated
     collector_max_annotations: int = Field(1000, ge=1)
-    collector_max_annotation_size: int = Field(2 * MiB, ge=1)  # one value, or the JSON part
-    collector_max_annotations_total_size: int = Field(8 * MiB, ge=1)
+    collector_max_annotation_size: int = Field(2 * MiB, ge=1)  # one annotation value
+    collector_max_annotations_total_size: int = Field(8 * MiB, ge=1)  # JSON part included
     collector_max_dumps: int = Field(100, ge=1)
     collector_max_part_header_size: int = Field(16 * 1024, ge=256)
     # Dumps of one request are kept in memory up to this many bytes in all, then spooled to
