@@ -36,8 +36,9 @@ run: stack ## start the whole pipeline locally and print where to send and brows
 	deploy/local/app.sh start
 	@echo
 	@echo "Crashline is running."
-	@echo "  send crashes to   http://127.0.0.1:8000/submit   (e.g. $(BIN)/crashline submit --help)"
-	@echo "  browse crashes at http://127.0.0.1:8080/"
+	@echo "  send crashes to    http://127.0.0.1:8000/submit   ($(BIN)/crashline submit --dump FILE.dmp)"
+	@echo "  search crashes at  http://127.0.0.1:8080/api/SuperSearch/   (API described at /api/openapi.json)"
+	@echo "  symbol files go in $(CRASHLINE_LOCAL_DIR)/data/symbols/<debug_file>/<debug_id>/<name>.sym"
 	@echo "  logs in $(CRASHLINE_LOCAL_DIR)/log/; stop everything with: make stop"
 
 stop: ## stop every process `make run` started (and nothing else)
