@@ -1,13 +1,16 @@
 """Run a Crashline console script (collector, processor, webapp) as a test subprocess.
 
-Each process gets the test session's ``CRASHLINE_*`` environment, its own log file and a
-free port, is waited for until ``/__lbheartbeat__`` answers, and is stopped at teardown
-(SIGTERM to its process group, SIGKILL if it hangs).
+The one place for this, used by the tests and by the benchmarks (which put ``tests`` on
+``sys.path`` to import it). Each process gets the test session's ``CRASHLINE_*``
+environment, its own log file and a free port from the caller's range (each suite has its
+own, so suites running at once never collide), is waited for until ``/__lbheartbeat__``
+answers, and is stopped at teardown (SIGTERM to its process group, SIGKILL if it hangs).
 """
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,7 +25,10 @@ BIN = Path(sys.executable).parent
 
 
 def free_port(ports: range) -> int:
-    for port in ports:
+    # From a random place in the range: test runs of other checkouts (CI) at the same time use
+    # the same ranges, and would all race for its first free port.
+    start = random.randrange(len(ports))
+    for port in [*ports[start:], *ports[:start]]:
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -43,9 +49,15 @@ def wait_for(condition: Callable[[], object], timeout: float = 30, what: str = "
 
 
 class ServiceProcess:
-    def __init__(self, script: str, env: Mapping[str, str], port: int, log_path: Path):
+    """``script`` started now (``wait_ready()`` waits for it); ``env`` sets its bind address
+    or metrics port to ``port``. The caller's own ``CRASHLINE_*`` variables are left out
+    unless ``inherit_env``: then ``env`` only overrides them."""
+
+    def __init__(self, script: str, env: Mapping[str, str], port: int, log_path: Path, *,
+                 inherit_env: bool = False):
         self.script, self.port, self.log_path = script, port, log_path
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("CRASHLINE_")}
+        full_env = {k: v for k, v in os.environ.items()
+                    if inherit_env or not k.startswith("CRASHLINE_")}
         full_env.update(env)
         full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         with log_path.open("wb") as log:
@@ -69,7 +81,12 @@ class ServiceProcess:
             except requests.RequestException:
                 return False
 
-        wait_for(ready, timeout, f"{self.script} on {self.url}")
+        try:
+            wait_for(ready, timeout, f"{self.script} on {self.url}")
+        except AssertionError as exc:
+            if self.proc.poll() is not None:  # ready() said so, log included
+                raise
+            raise AssertionError(f"{exc}; its log:\n{self.logs()}") from None
         return self
 
     def stop(self, timeout: float = 30) -> int | None:
@@ -78,6 +95,11 @@ class ServiceProcess:
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+                self.kill()
         return self.proc.returncode
+
+    def kill(self) -> None:
+        """kill -9 of the process group: no chance to ack or clean up."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()

@@ -10,10 +10,6 @@ observed over HTTP; tests that need more skip, saying why.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,26 +17,15 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from harness.services import ServiceProcess, free_port
 
 from crashline.common.settings import CommonSettings
 from crashline.common.storage import CrashStorage, storage_from_settings
 
-BIN = Path(sys.executable).parent
 PORTS = range(18000, 18100)
 STAGE_TOKEN = "e2e-stage-token"
 BODY_TIMEOUT = 2.0
 EXTERNAL_URL = os.environ.get("CRASHLINE_TEST_COLLECTOR_URL", "").rstrip("/")
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18000-18099")
 
 
 @dataclass
@@ -48,8 +33,7 @@ class Collector:
     url: str
     storage: CrashStorage | None = None  # None: an external collector, HTTP only
     settings: CommonSettings | None = None
-    process: subprocess.Popen | None = None
-    log_path: Path | None = None
+    service: ServiceProcess | None = None
 
     @property
     def host(self) -> str:
@@ -72,44 +56,23 @@ class Collector:
             pytest.skip(f"{why}: only checked on a collector this suite starts itself")
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path else ""
+        return self.service.logs() if self.service else ""
 
 
 def start_collector(env_vars: dict[str, str], log_path: Path, *, wait: bool = True,
-                    timeout: float = 30.0) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, **env_vars, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{port}"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen([str(BIN / "crashline-collector")], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    if not wait:
-        return process, url
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"collector exited with {process.returncode}:\n"
-                               f"{log_path.read_text(errors='replace')}")
+                    timeout: float = 30.0) -> ServiceProcess:
+    port = free_port(PORTS)
+    # inherit_env: the caller's own CRASHLINE_* variables reach the collector too
+    collector = ServiceProcess(
+        "crashline-collector", {**env_vars, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{port}"},
+        port, log_path, inherit_env=True)
+    if wait:
         try:
-            if requests.get(f"{url}/__lbheartbeat__", timeout=1).status_code == 200:
-                return process, url
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    stop_collector(process)
-    raise RuntimeError(f"collector did not answer in {timeout}s:\n"
-                       f"{log_path.read_text(errors='replace')}")
-
-
-def stop_collector(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()  # gunicorn's master stops its workers
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            collector.wait_ready(timeout)
+        except AssertionError:
+            collector.stop(20)
+            raise
+    return collector
 
 
 def _settings(env_vars: dict[str, str]) -> CommonSettings:
@@ -128,12 +91,12 @@ def collector_env(crashline_env) -> dict[str, str]:
 
 
 def _collector(env_vars, log_path) -> Iterator[Collector]:
-    process, url = start_collector(env_vars, log_path)
+    service = start_collector(env_vars, log_path)
     try:
-        yield Collector(url, storage=storage_from_settings(_settings(env_vars)),
-                        settings=_settings(env_vars), process=process, log_path=log_path)
+        yield Collector(service.url, storage=storage_from_settings(_settings(env_vars)),
+                        settings=_settings(env_vars), service=service)
     finally:
-        stop_collector(process)
+        service.stop(20)
 
 
 @pytest.fixture(scope="session")
@@ -173,10 +136,10 @@ def spawn_collector():
     started = []
 
     def spawn(env_vars, log_path, **kwargs):
-        process, url = start_collector(env_vars, log_path, **kwargs)
-        started.append(process)
-        return process, url
+        service = start_collector(env_vars, log_path, **kwargs)
+        started.append(service)
+        return service.proc, service.url
 
     yield spawn
-    for process in started:
-        stop_collector(process)
+    for service in started:
+        service.stop(20)

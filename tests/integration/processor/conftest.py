@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from processor_support.workers import BIN, ROOT, Worker, free_port, stackwalker_path, wait_for
+from harness.services import ServiceProcess, free_port, wait_for
+from processor_support.workers import METRICS_PORTS, ROOT, stackwalker_path
 
 from crashline.common.crashid import create_crash_id
 from crashline.common.storage import storage_from_settings
@@ -49,19 +49,16 @@ def worker_env(crashline_env, symbols_dir, database, search_backend, rabbitmq_cl
 
 
 @pytest.fixture
-def start_worker(worker_env, tmp_path) -> Callable[..., Worker]:
-    workers: list[Worker] = []
+def start_worker(worker_env, tmp_path) -> Callable[..., ServiceProcess]:
+    workers: list[ServiceProcess] = []
 
-    def start(**overrides: str) -> Worker:
-        port = free_port()
+    def start(**overrides: str) -> ServiceProcess:
+        port = free_port(METRICS_PORTS)
         env = {**worker_env, "CRASHLINE_METRICS_PORT": str(port), **overrides}
-        log = tmp_path / f"worker-{len(workers)}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen([str(BIN / "crashline-processor")], env=env, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-        worker = Worker(proc, port, log)
+        worker = ServiceProcess("crashline-processor", env, port,
+                                tmp_path / f"worker-{len(workers)}.log")
         workers.append(worker)
-        worker.wait_ready()
+        worker.wait_ready(30)
         return worker
 
     yield start
@@ -102,7 +99,7 @@ def submit(crash_storage, rabbitmq_client) -> Callable[..., str]:
 def wait_processed(crash_storage, search_backend):
     """Wait until a crash is in storage and in its search index; return both."""
 
-    def wait(crash_id: str, timeout: float = 30, worker: Worker | None = None):
+    def wait(crash_id: str, timeout: float = 30, worker: ServiceProcess | None = None):
         from crashline.common.search import SearchError
         from crashline.processor.destinations import SearchDestination
 

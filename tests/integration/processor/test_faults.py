@@ -8,9 +8,10 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
+from harness.services import wait_for
 from processor_support.minidump import build_minidump
 from processor_support.proxy import TcpProxy
-from processor_support.workers import stackwalker_path, wait_for
+from processor_support.workers import stackwalker_path
 
 from crashline.common.storage import keys
 

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 import requests
+from harness.services import BIN, wait_for
 from processor_support.minidump import MinidumpSpec, Module, build_minidump
-from processor_support.workers import BIN, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
+import tempfile
 import uuid
+from pathlib import Path
 
 import falcon.testing
 import pytest
-import requests
+from harness.services import ServiceProcess, free_port
 
 from crashline.common.crashid import create_crash_id
 from crashline.common.search import search_from_settings
@@ -189,42 +185,16 @@ def headers(key: str | None) -> dict[str, str]:
 
 
 # -- the real server ----------------------------------------------------------------------
-def free_port(low: int = 18080, high: int = 18099) -> int:
-    for port in range(low, high + 1):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.fail(f"no free port in {low}-{high}")
-
-
 @contextlib.contextmanager
 def running_webapp(env: dict[str, str]):
     """``crashline-webapp`` (gunicorn) on a free port with ``env``; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, **env, "CRASHLINE_WEBAPP_BIND": f"127.0.0.1:{port}"}
-    binary = shutil.which("crashline-webapp", path=os.path.dirname(sys.executable))
-    process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(url + "/__lbheartbeat__", timeout=1).ok:
-                    break
-            except requests.RequestException:  # not up yet, or slow to boot
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"crashline-webapp did not start: {process.stderr.read()[-2000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
+    port = free_port(range(18080, 18100))
+    with tempfile.TemporaryDirectory(prefix="crashline-webapp-") as logs:
+        # inherit_env: the caller's own CRASHLINE_* variables reach the webapp too
+        webapp = ServiceProcess(
+            "crashline-webapp", {**env, "CRASHLINE_WEBAPP_BIND": f"127.0.0.1:{port}"}, port,
+            Path(logs) / "webapp.log", inherit_env=True)
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            yield webapp.wait_ready(60).url
+        finally:
+            webapp.stop(15)
