@@ -21,9 +21,7 @@ import http.client
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,7 +31,9 @@ from pathlib import Path
 
 from crashline.collector.client import build_request, encode_multipart
 
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for harness
+from harness.services import ServiceProcess, free_port, wait_for  # noqa: E402
+
 MiB = 1024 * 1024
 PORTS = range(18000, 18100)
 
@@ -90,53 +90,33 @@ def big_report(size: int = 25 * MiB) -> tuple[bytes, dict[str, str]]:
 
 
 # -- the collector process ------------------------------------------------------------------
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18000-18099")
-
-
 class CollectorProcess:
     def __init__(self, env: dict[str, str], log_path: Path):
-        self.port = free_port()
-        self.env = {**os.environ, **env, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{self.port}"}
-        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.port = free_port(PORTS)
+        self.env = {**env, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{self.port}"}
         self.log_path = log_path
-        self.process: subprocess.Popen | None = None
+        self.service: ServiceProcess | None = None
 
     def __enter__(self) -> CollectorProcess:
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen([str(BIN / "crashline-collector")], env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"collector exited:\n{self.log_path.read_text()}")
-            with contextlib.suppress(OSError):
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/__lbheartbeat__")
-                if conn.getresponse().status == 200 and len(self.workers()) >= int(
-                        self.env.get("CRASHLINE_COLLECTOR_WORKERS", "1")):
-                    return self
-            time.sleep(0.2)
-        raise RuntimeError(f"collector did not start:\n{self.log_path.read_text()}")
+        # inherit_env: CRASHLINE_* variables of the shell running the benchmark apply too
+        self.service = ServiceProcess("crashline-collector", self.env, self.port,
+                                      self.log_path, inherit_env=True)
+        try:
+            self.service.wait_ready(30)
+            workers = int(self.env.get("CRASHLINE_COLLECTOR_WORKERS", "1"))
+            wait_for(lambda: len(self.workers()) >= workers, 30, f"{workers} collector workers")
+        except AssertionError:
+            self.service.stop()
+            raise
+        return self
 
     def __exit__(self, *exc) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.service:
+            self.service.stop()
 
     def workers(self) -> list[int]:
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pid = self.service.proc.pid
+        path = Path(f"/proc/{pid}/task/{pid}/children")
         try:
             return [int(p) for p in path.read_text().split()]
         except OSError:

@@ -25,21 +25,17 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime as dt
+import itertools
 import os
 import resource
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
-
-import requests
 
 from crashline.common.crashid import create_crash_id
 from crashline.common.database import apply_migrations, database_from_settings
@@ -50,8 +46,8 @@ from crashline.processor.settings import ProcessorSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
-BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tests"))
+from harness.services import BIN, ServiceProcess, free_port  # noqa: E402
 
 
 def corpus_dumps() -> list[tuple[str, bytes]]:
@@ -163,48 +159,23 @@ def bench_overhead(env: dict[str, str], dumps, crashes: int) -> dict[str, float]
 
 # -- workers -----------------------------------------------------------------------------
 
-def free_port(ports: range) -> int:
-    for port in ports:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {ports}")
+def start(script: str, env: dict[str, str], port: int, log: Path) -> ServiceProcess:
+    # inherit_env: CRASHLINE_* variables of the shell running the benchmark apply too
+    service = ServiceProcess(script, env, port, log, inherit_env=True)
+    try:
+        return service.wait_ready(60)
+    except AssertionError:
+        service.stop(60)
+        raise
 
 
-def start(command: list[str], env: dict[str, str], log: Path, health: str) -> subprocess.Popen:
-    with log.open("ab") as out:
-        proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{command[0]} exited: {log.read_text()[-2000:]}")
-        try:
-            if requests.get(health, timeout=1).ok:
-                return proc
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError(f"{command[0]} did not start")
+WORKER_LOGS = itertools.count()
 
 
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def start_worker(env: dict[str, str], work: Path, **extra: str) -> subprocess.Popen:
+def start_worker(env: dict[str, str], work: Path, **extra: str) -> ServiceProcess:
     port = free_port(range(19150, 19200))
-    return start([str(BIN / "crashline-processor")],
-                 {**env, "CRASHLINE_METRICS_PORT": str(port), **extra},
-                 work / "worker.log", f"http://127.0.0.1:{port}/__lbheartbeat__")
+    return start("crashline-processor", {**env, "CRASHLINE_METRICS_PORT": str(port), **extra},
+                 port, work / f"worker-{next(WORKER_LOGS)}.log")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -224,7 +195,7 @@ def bench_throughput(env: dict[str, str], work: Path, dumps, crashes: int) -> di
     worker = start_worker(env, work)
     try:
         time.sleep(0.5)
-        cpu_before = cpu_seconds(worker.pid)
+        cpu_before = cpu_seconds(worker.proc.pid)
         begun = time.monotonic()
         for crash_id in ids:
             client.publish(client.names.standard, crash_id)
@@ -238,9 +209,9 @@ def bench_throughput(env: dict[str, str], work: Path, dumps, crashes: int) -> di
         while client.depth(client.names.standard):
             time.sleep(0.05)
         elapsed = time.monotonic() - begun
-        cpu = cpu_seconds(worker.pid) - cpu_before
+        cpu = cpu_seconds(worker.proc.pid) - cpu_before
     finally:
-        stop(worker)
+        worker.stop(60)
         client.close()
     return {"crashes_per_s_per_worker": crashes / elapsed, "crashes_per_cpu_s": crashes / cpu,
             "cpu_share_of_elapsed": cpu / elapsed}
@@ -259,9 +230,9 @@ def bench_latency(env: dict[str, str], work: Path, dumps, rate: float, seconds: 
 
         port = free_port(range(18050, 18100))
         url = f"http://127.0.0.1:{port}"
-        collector = start([str(BIN / "crashline-collector")],
-                          {**env, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{port}"},
-                          work / "collector.log", f"{url}/__lbheartbeat__")
+        collector = start("crashline-collector",
+                          {**env, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{port}"}, port,
+                          work / "collector.log")
     storage = storage_from_settings(settings)
     client_local = threading.local()
 
@@ -324,10 +295,10 @@ def bench_latency(env: dict[str, str], work: Path, dumps, rate: float, seconds: 
         poller.join()
     finally:
         done.set()
-        for proc in workers:
-            stop(proc)
+        for worker in workers:
+            worker.stop(60)
         if collector is not None:
-            stop(collector)
+            collector.stop(60)
     latencies = sorted(seen[c] - submitted[c] for c in submitted if c in seen)
     if len(latencies) < len(submitted):
         print(f"  warning: {len(submitted) - len(latencies)} crashes never became searchable")

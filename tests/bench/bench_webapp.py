@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -36,7 +34,9 @@ from crashline.common.search.documents import search_document
 from crashline.common.settings import SearchEngine
 from crashline.webapp.settings import WebappSettings
 
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for harness
+from harness.services import ServiceProcess, free_port  # noqa: E402
+
 TEMPLATE = f"crashline-bench-webapp-{uuid.uuid4().hex[:6]}-%Y%W"
 
 SEARCHES = {
@@ -108,33 +108,17 @@ def bulk_index(backend, settings, count: int) -> list[str]:
     return sorted(indices)
 
 
-def free_port() -> int:
-    for port in range(18080, 18100):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise SystemExit("no free port in 18080-18099")
-
-
-def start_webapp(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, **env, "CRASHLINE_WEBAPP_BIND": f"127.0.0.1:{port}",
-           "CRASHLINE_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([shutil.which("crashline-webapp", path=str(BIN))], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url + "/__lbheartbeat__", timeout=1).ok:
-                return process, url
-        except requests.RequestException:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("crashline-webapp did not start")
+def start_webapp(env: dict[str, str], log_path: Path) -> ServiceProcess:
+    port = free_port(range(18080, 18100))
+    # inherit_env: CRASHLINE_* variables of the shell running the benchmark apply too
+    webapp = ServiceProcess("crashline-webapp", {
+        **env, "CRASHLINE_WEBAPP_BIND": f"127.0.0.1:{port}", "CRASHLINE_LOG_LEVEL": "WARNING"},
+        port, log_path, inherit_env=True)
+    try:
+        return webapp.wait_ready(60)
+    except AssertionError:
+        webapp.stop()
+        raise
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -182,7 +166,9 @@ def main() -> int:
     db.close()
     backend = search_from_settings(settings)
     indices = bulk_index(backend, settings, args.crashes)
-    process, api = start_webapp(env)
+    work = Path(tempfile.mkdtemp(prefix="crashline-bench-webapp-"))
+    webapp = start_webapp(env, work / "webapp.log")
+    api = webapp.url
     try:
         session = requests.Session()
         runs: dict[str, list[tuple[float, float, float, float]]] = {n: [] for n in SEARCHES}
@@ -202,8 +188,8 @@ def main() -> int:
             print(f"{name:28} {a50:8.1f} {a95:8.1f} {b50:9.1f} {b95:9.1f} "
                   f"{a95 / b95:8.2f}x  {verdict}")
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        webapp.stop()
+        shutil.rmtree(work, ignore_errors=True)
         for index in indices:
             backend.delete_index(index)
     return 0
