@@ -57,9 +57,12 @@ class ObjectStore(ABC):
     def list_keys(self, prefix: str) -> Iterator[str]:
         """Keys under ``prefix``, in lexical order."""
 
-    @abstractmethod
     def check(self) -> None:
         """Raise :class:`StorageError` if the backend cannot be read and written."""
+        probe = "_healthcheck/probe"
+        self.put(probe, b"ok")
+        if self.get(probe) != b"ok":
+            raise StorageError(f"read-back mismatch in {self.describe()}")
 
     def describe(self) -> str:
         return type(self).__name__

@@ -82,11 +82,5 @@ class LocalObjectStore(ObjectStore):
             if entry.is_file() and not entry.name.startswith(".tmp-"):
                 yield base + entry.name
 
-    def check(self) -> None:
-        probe = "_healthcheck/probe"
-        self.put(probe, b"ok")
-        if self.get(probe) != b"ok":
-            raise StorageError(f"read-back mismatch under {self.root}")
-
     def describe(self) -> str:
         return f"local:{self.root}"

@@ -104,11 +104,5 @@ class S3ObjectStore(ObjectStore):
         except BotoCoreError as exc:
             raise StorageError(f"cannot reach bucket {self.bucket}: {exc}") from exc
 
-    def check(self) -> None:
-        probe = "_healthcheck/probe"
-        self.put(probe, b"ok")
-        if self.get(probe) != b"ok":
-            raise StorageError(f"read-back mismatch in s3://{self.bucket}")
-
     def describe(self) -> str:
         return f"s3://{self.bucket}"
