@@ -30,7 +30,7 @@ install: venv ## install everything (Debian packages, OpenSearch, minidump-stack
 
 stack: install ## start PostgreSQL, RabbitMQ, OpenSearch and the S3 endpoint on loopback
 	deploy/local/stack.sh start
-	$(BIN)/crashline migrate
+	source deploy/local/env.sh && $(BIN)/crashline migrate
 
 run: stack ## start the whole pipeline locally and print where to send and browse crashes
 	deploy/local/app.sh start
@@ -50,14 +50,14 @@ status: ## show what is running
 	-deploy/local/app.sh status
 
 test: stack ## install what the tests need, start the stack, run every test
-	$(BIN)/pytest $(PYTEST_ARGS)
+	source deploy/local/env.sh && $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv ## ruff over the whole tree
 	$(BIN)/ruff check .
 
 bench: stack ## run the benchmarks and print their figures (no pass/fail)
 	@set -e; for script in tests/bench/bench_*.py; do \
-		echo "== $$script"; $(BIN)/python $$script; echo; \
+		echo "== $$script"; (source deploy/local/env.sh && $(BIN)/python $$script); echo; \
 	done
 
 clean: stop ## stop everything and delete local state (crashes, databases, logs)

@@ -27,7 +27,7 @@ def _test_env(tmp_root: Path) -> dict[str, str]:
     dsn = os.environ.get("CRASHLINE_TEST_DATABASE_URL") or (
         base.database_url.rsplit("/", 1)[0] + "/crashline_test"
     )
-    return {
+    env = {
         "CRASHLINE_STORAGE_BACKEND": "local",
         "CRASHLINE_STORAGE_PATH": str(tmp_root / "crashes"),
         "CRASHLINE_STORAGE_FSYNC": "false",
@@ -35,8 +35,15 @@ def _test_env(tmp_root: Path) -> dict[str, str]:
         "CRASHLINE_QUEUE_PREFIX": f"crashline-test-{RUN_ID}",
         "CRASHLINE_SEARCH_INDEX_TEMPLATE": f"crashline-test-{RUN_ID}-%Y%W",
         "CRASHLINE_DATABASE_URL": dsn,
+        # Where the backends are, as this process sees them, so subprocesses use the same.
+        "CRASHLINE_RABBITMQ_URL": base.rabbitmq_url,
+        "CRASHLINE_SEARCH_ENGINE": base.search_engine.value,
+        "CRASHLINE_SEARCH_URL": base.search_url,
         "CRASHLINE_LOG_FORMAT": "text",
     }
+    if base.s3_endpoint_url:
+        env["CRASHLINE_S3_ENDPOINT_URL"] = base.s3_endpoint_url
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -38,16 +38,9 @@ export CRASHLINE_STORAGE_PATH=${CRASHLINE_STORAGE_PATH:-$DATA_DIR/crashes}
 # Breakpad symbol files (<debug_file>/<debug_id>/<name>.sym) dropped here symbolicate stacks.
 export CRASHLINE_SYMBOLS_DIRS=${CRASHLINE_SYMBOLS_DIRS:-$DATA_DIR/symbols}
 export CRASHLINE_SYMBOLS_CACHE_DIR=${CRASHLINE_SYMBOLS_CACHE_DIR:-$DATA_DIR/symbols-cache}
-# Backends on non-default ports (same env vars as stack.sh): point the
-# services at them unless the URLs were given explicitly.
-[[ -n ${CRASHLINE_PG_PORT:-} && -z ${CRASHLINE_DATABASE_URL:-} ]] &&
-    export CRASHLINE_DATABASE_URL="postgresql://crashline:crashline@127.0.0.1:$CRASHLINE_PG_PORT/crashline"
-[[ -n ${CRASHLINE_RABBITMQ_PORT:-} && -z ${CRASHLINE_RABBITMQ_URL:-} ]] &&
-    export CRASHLINE_RABBITMQ_URL="amqp://guest:guest@127.0.0.1:$CRASHLINE_RABBITMQ_PORT/%2F"
-[[ -n ${CRASHLINE_OPENSEARCH_PORT:-} && -z ${CRASHLINE_SEARCH_URL:-} ]] &&
-    export CRASHLINE_SEARCH_URL="http://127.0.0.1:$CRASHLINE_OPENSEARCH_PORT"
-[[ -n ${CRASHLINE_S3_PORT:-} && -z ${CRASHLINE_S3_ENDPOINT_URL:-} ]] &&
-    export CRASHLINE_S3_ENDPOINT_URL="http://127.0.0.1:$CRASHLINE_S3_PORT"
+# Backends on non-default ports (same env vars as stack.sh).
+# shellcheck source=env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 [[ $PROCESSOR_INSTANCES =~ ^[0-9]+$ ]] || die "processor: CRASHLINE_PROCESSOR_INSTANCES must be a number, got '$PROCESSOR_INSTANCES'"
 
