@@ -85,6 +85,10 @@ def wait_searchable(pipeline, crash_id: str, timeout: float = 60) -> dict:
             raise AssertionError(f"processor died:\n{processor.logs()}")
         response = api(pipeline, "SuperSearch", uuid=crash_id,
                        _columns=["uuid", "signature", "product", "version"])
+        if response.status_code == 503:
+            # The weekly index the processor is creating right now has no active shard
+            # yet: the API says "try again later", so we do.
+            return None
         assert response.status_code == 200, response.text
         hits = response.json()["hits"]
         return hits[0] if hits else None

@@ -107,7 +107,8 @@ def test_database_down_past_the_attempts_goes_to_failed(start_worker, submit, se
                                                         rabbitmq_client, crash_storage):
     from crashline.processor.failures import take_failed
 
-    dead = settings.database_url.replace(":5432/", ":1/")
+    url = urlparse(settings.database_url)
+    dead = url._replace(netloc=url.netloc.replace(f":{url.port}", ":1")).geturl()
     worker = start_worker(CRASHLINE_DATABASE_URL=dead, CRASHLINE_PROCESSOR_MAX_ATTEMPTS="2",
                           CRASHLINE_PROCESSOR_RETRY_BASE_DELAY="0.1")
     crash_id = submit(build_minidump())
