@@ -40,26 +40,32 @@ def query_refusal(result: Mapping) -> str | None:
 
 
 class IndexCache:
-    """Which of our indices exist, asked of the engine at most every ``ttl`` seconds unless a
-    name we need is not known to exist yet."""
+    """Which of our indices exist, asked of the engine at most every ``ttl`` seconds, or
+    sooner when a request needs a name not seen since the last listing. A name found missing
+    is not asked about again until the listing expires: a window that reaches back before the
+    first crash must not cost a listing per request."""
 
     def __init__(self, backend: SearchBackend, ttl: float):
         self.backend = backend
         self.ttl = ttl
         self._names: frozenset[str] = frozenset()
+        self._absent: frozenset[str] = frozenset()
         self._fetched = 0.0
         self._lock = threading.Lock()
 
     def existing(self, wanted: list[str]) -> set[str]:
+        needed = set(wanted)
         names, fetched = self._names, self._fetched
         stale = time.monotonic() - fetched > self.ttl
-        if stale or not set(wanted) <= names:
+        if stale or not needed <= names | self._absent:
             with self._lock:
                 if self._fetched == fetched:  # nobody refreshed meanwhile
                     self._names = frozenset(self.backend.index_names())
+                    self._absent = frozenset()
                     self._fetched = time.monotonic()
+                self._absent |= needed - self._names
                 names = self._names
-        return set(wanted) & names
+        return needed & names
 
 
 def visibility(principal: Principal):
