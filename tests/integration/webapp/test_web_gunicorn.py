@@ -52,3 +52,24 @@ def test_health(webapp_url):
     assert set(beat.json()["checks"]) == {"database", "search", "storage", "queue"}
     assert requests.get(webapp_url + "/__version__", timeout=30).json()["name"] == \
         "crashline-webapp"
+
+
+def _route_count(metrics: str, route: str, status: str) -> float:
+    total = 0.0
+    for line in metrics.splitlines():
+        if (line.startswith("crashline_webapp_requests_total{") and f'route="{route}"' in line
+                and f'status="{status}"' in line):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_count_the_requests_of_every_worker(webapp_url):
+    before = requests.get(webapp_url + "/metrics", timeout=30).text
+    ip = {"X-Real-IP": f"198.51.100.{uuid.uuid4().int % 250}"}
+    # A new connection per request, so both workers serve some of them.
+    for _ in range(3):
+        assert requests.get(webapp_url + "/api/Products/", headers=ip, timeout=30).ok
+    after = requests.get(webapp_url + "/metrics", timeout=30).text
+    assert (_route_count(after, "/api/Products", "200")
+            - _route_count(before, "/api/Products", "200")) == 3
+    assert "crashline_webapp_request_seconds_bucket" in after

@@ -38,6 +38,7 @@ from crashline.webapp.api.supersearch import (
 from crashline.webapp.auth.middleware import TOKEN_HEADER, AuthMiddleware, is_api
 from crashline.webapp.auth.store import AccountStore
 from crashline.webapp.errors import handle_unexpected, not_found, serialize_error, unavailable
+from crashline.webapp.metrics import MetricsMiddleware
 from crashline.webapp.openapi import OpenAPIResource
 from crashline.webapp.priority import PriorityRequests
 from crashline.webapp.ratelimit import RateLimiter, RateLimitMiddleware
@@ -111,6 +112,7 @@ def create_app(settings: WebappSettings | None = None,
     limiter = RateLimiter(services.db, settings.webapp_rate_limit_window)
 
     app = falcon.App(middleware=[
+        MetricsMiddleware(),
         ApiHeadersMiddleware(),
         AuthMiddleware(accounts),
         RateLimitMiddleware(limiter, settings.webapp_rate_limit_anonymous,

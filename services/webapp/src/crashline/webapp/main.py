@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 
 from gunicorn.app.base import BaseApplication
 
@@ -39,6 +41,10 @@ def gunicorn_options(settings) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Every worker's metrics in one /metrics: prometheus-client's multiprocess mode needs its
+    # folder before the app (and prometheus_client) is imported in the workers.
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="crashline-webapp-")
     settings = get_webapp_settings()
     setup_logging(settings.service_name, settings.log_level, settings.log_format)
     sys.argv = sys.argv[:1]  # gunicorn parses argv; our settings come from the environment
