@@ -106,3 +106,18 @@ def test_a_rejected_field_is_named(backend, stub):
     with pytest.raises(DocumentRejected) as info:
         backend.index_document("i", "x", {"uptime": "abc"})
     assert info.value.field == "uptime"
+
+
+def test_index_shape_comes_from_settings(stub):
+    from crashline.common.search import search_from_settings
+    from crashline.common.settings import CommonSettings, SearchEngine
+
+    server, handler = stub
+    handler.responses[("HEAD", "/crashline-202637")] = (404, {})
+    backend = search_from_settings(CommonSettings(
+        search_engine=SearchEngine.ELASTICSEARCH, search_index_shards=3,
+        search_index_replicas=2, search_url=f"http://127.0.0.1:{server.server_port}"))
+    backend.ensure_index("crashline-202637")
+    create = [body for method, path, body in handler.requests if method == "PUT"][0]
+    assert create["settings"]["index"]["number_of_shards"] == 3
+    assert create["settings"]["index"]["number_of_replicas"] == 2

@@ -53,6 +53,9 @@ class CommonSettings(BaseSettings):
     search_index_template: str = "crashline-%Y%W"
     search_timeout: float = 30.0
     search_retention_weeks: int = Field(26, ge=1)
+    # New weekly indices: one shard, no replica fit one node; give a cluster replicas.
+    search_index_shards: int = Field(1, ge=1)
+    search_index_replicas: int = Field(0, ge=0)
 
     # PostgreSQL
     database_url: str = "postgresql://crashline:crashline@127.0.0.1:5432/crashline"

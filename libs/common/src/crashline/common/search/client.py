@@ -31,8 +31,10 @@ class DocumentRejected(SearchError):
 
 
 class SearchBackend(ABC):
-    def __init__(self, namer: IndexNamer):
+    def __init__(self, namer: IndexNamer, shards: int = 1, replicas: int = 0):
         self.namer = namer
+        self.shards = shards
+        self.replicas = replicas
         self._known_indices: set[str] = set()
 
     # -- engine-specific primitives ---------------------------------------------------
@@ -70,7 +72,8 @@ class SearchBackend(ABC):
             return
         if not self._index_exists(name):
             try:
-                self._create_index(name, index_body())
+                self._create_index(name, index_body(shards=self.shards,
+                                                    replicas=self.replicas))
             except SearchError as exc:
                 if "resource_already_exists" not in str(exc):
                     raise
@@ -122,8 +125,8 @@ def _field_from_error(reason: str) -> str | None:
 
 
 class OpenSearchBackend(SearchBackend):
-    def __init__(self, url: str, namer: IndexNamer, timeout: float = 30.0):
-        super().__init__(namer)
+    def __init__(self, url: str, namer: IndexNamer, timeout: float = 30.0, **index_options):
+        super().__init__(namer, **index_options)
         import opensearchpy
 
         self._lib = opensearchpy
@@ -184,8 +187,8 @@ class OpenSearchBackend(SearchBackend):
 
 
 class ElasticsearchBackend(SearchBackend):
-    def __init__(self, url: str, namer: IndexNamer, timeout: float = 30.0):
-        super().__init__(namer)
+    def __init__(self, url: str, namer: IndexNamer, timeout: float = 30.0, **index_options):
+        super().__init__(namer, **index_options)
         import elasticsearch
 
         self._lib = elasticsearch
@@ -253,6 +256,7 @@ def search_from_settings(
     settings = settings or get_settings()
     namer = IndexNamer(settings.search_index_template)
     url = url or settings.search_url
-    if settings.search_engine is SearchEngine.ELASTICSEARCH:
-        return ElasticsearchBackend(url, namer, settings.search_timeout)
-    return OpenSearchBackend(url, namer, settings.search_timeout)
+    backend = (ElasticsearchBackend if settings.search_engine is SearchEngine.ELASTICSEARCH
+               else OpenSearchBackend)
+    return backend(url, namer, settings.search_timeout, shards=settings.search_index_shards,
+                   replicas=settings.search_index_replicas)
