@@ -17,6 +17,14 @@ from typing import BinaryIO
 from crashline.common.storage.base import CrashNotFound, ObjectStore, StorageError
 
 
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class LocalObjectStore(ObjectStore):
     def __init__(self, root: Path, fsync: bool = True):
         self.root = Path(root).resolve()
@@ -49,6 +57,8 @@ class LocalObjectStore(ObjectStore):
                         f.flush()
                         os.fsync(f.fileno())
                 os.replace(tmp, path)
+                if self.fsync:
+                    _fsync_dir(path.parent)  # the rename itself must survive a power cut
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
