@@ -13,7 +13,7 @@ def storage_from_settings(settings: CommonSettings | None = None) -> CrashStorag
 
         store = S3ObjectStore(
             settings.s3_bucket,
-            endpoint_url=settings.s3_endpoint_url,
+            endpoint_url=settings.s3_endpoint_url or None,  # empty: AWS itself
             region=settings.s3_region,
             access_key_id=settings.s3_access_key_id,
             secret_access_key=settings.s3_secret_access_key.get_secret_value(),
