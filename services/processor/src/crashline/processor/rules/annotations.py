@@ -142,40 +142,36 @@ class Annotation:
     coerce: Coerce | None = None
 
 
-# Breakpad/Mozilla annotation names first, then Crashpad's (``prod``, ``ver``, ``ptype``...).
-ANNOTATIONS: tuple[Annotation, ...] = (
-    Annotation("product", ("ProductName", "prod")),
-    Annotation("version", ("Version", "ver")),
-    Annotation("release_channel", ("ReleaseChannel", "channel")),
-    Annotation("build", ("BuildID",)),
-    Annotation("process_type", ("ProcessType", "ptype")),
-    Annotation("vendor", ("Vendor",), to_str),
+def registry_annotations() -> tuple[Annotation, ...]:
+    """Copies the field registry asks for: each searchable field filled straight from an
+    annotation (``FieldDef.annotations``, Breakpad/Mozilla name first, then Crashpad's)."""
+    return tuple(Annotation(f.source_path, f.annotations) for f in FIELDS if f.annotations)
+
+
+# Annotations the processor keeps but search does not index (the signature generator and
+# the dates rule read them): not in the registry, so typed here.
+PROCESSOR_ANNOTATIONS: tuple[Annotation, ...] = (
     Annotation("product_id", ("ProductID",), to_str),
-    Annotation("user_comments", ("Comments",)),
-    Annotation("url", ("URL",)),
-    Annotation("email", ("Email",)),
-    Annotation("app_notes", ("Notes",), to_str),
-    Annotation("install_time", ("InstallTime",), to_int),
-    Annotation("startup_time", ("StartupTime",), to_int),
-    Annotation("crash_time", ("CrashTime",), to_int),
-    Annotation("last_crash", ("SecondsSinceLastCrash",), to_int),
-    Annotation("startup_crash", ("StartupCrash",), to_bool),
     Annotation("hang", ("Hang",), to_str),
-    Annotation("oom_allocation_size", ("OOMAllocationSize",), to_int),
     Annotation("js_large_allocation_failure", ("JSLargeAllocationFailure",), to_str),
-    Annotation("async_shutdown_timeout", ("AsyncShutdownTimeout",), to_str),
-    Annotation("ipc_channel_error", ("ipc_channel_error",), to_str),
-    Annotation("ipc_message_name", ("IPCMessageName",), to_str),
     Annotation("java_exception", ("JavaException",), to_object),
-    Annotation("shutdown_progress", ("ShutdownProgress",), to_str),
-    Annotation("total_physical_memory", ("TotalPhysicalMemory",), to_int),
-    Annotation("available_physical_memory", ("AvailablePhysicalMemory",), to_int),
-    Annotation("system_memory_use_percentage", ("SystemMemoryUsePercentage",), to_int),
-    Annotation("adapter_vendor_id", ("AdapterVendorID",), to_str),
-    Annotation("adapter_device_id", ("AdapterDeviceID",), to_str),
-    Annotation("useragent_locale", ("useragent_locale",), to_str),
     Annotation("distributor", ("Distributor",), to_str),
 )
+
+
+def check_table(annotations: tuple[Annotation, ...]) -> None:
+    """Each field is filled by one entry and each annotation fills one field: a second copy
+    would silently overwrite the first."""
+    fields = [a.field for a in annotations]
+    names = [n for a in annotations for n in a.annotations]
+    for kind, values in (("field", fields), ("annotation", names)):
+        twice = sorted({v for v in values if values.count(v) > 1})
+        if twice:
+            raise ValueError(f"copied more than once ({kind}): {', '.join(twice)}")
+
+
+ANNOTATIONS: tuple[Annotation, ...] = registry_annotations() + PROCESSOR_ANNOTATIONS
+check_table(ANNOTATIONS)
 
 
 def _registry_types() -> dict[str, FieldType]:
@@ -196,6 +192,7 @@ class CopyFromRawCrashRule(Rule):
     """Annotations → typed processed fields. A bad value is noted and the field left out."""
 
     def __init__(self, annotations: tuple[Annotation, ...] = ANNOTATIONS):
+        check_table(annotations)
         registry = _registry_types()
         self.table = [(a, coercer(a, registry)) for a in annotations]
 
