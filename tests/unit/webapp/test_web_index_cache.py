@@ -13,7 +13,7 @@ class Backend:
         self.names = set(names)
         self.listings = 0
 
-    def index_names(self):
+    def existing_indices(self):
         self.listings += 1
         return sorted(self.names)
 

@@ -95,14 +95,8 @@ class SearchBackend(ABC):
         return self._search(indices, dict(body))
 
     def existing_indices(self) -> list[str]:
+        """Our indices (names only, through the cheap cat API: the webapp asks per search)."""
         return sorted(n for n in self._list_indices(self.namer.wildcard) if self.namer.is_ours(n))
-
-    def index_names(self) -> list[str]:
-        """Like :meth:`existing_indices` but cheap (no mappings): for per-request checks."""
-        return sorted(n for n in self._index_names(self.namer.wildcard) if self.namer.is_ours(n))
-
-    def _index_names(self, pattern: str) -> list[str]:
-        return self._list_indices(pattern)
 
     def delete_index(self, name: str) -> None:
         self._known_indices.discard(name)
@@ -170,14 +164,11 @@ class OpenSearchBackend(SearchBackend):
     def _delete_index(self, name):
         self._call(self.client.indices.delete, index=name, ignore_unavailable=True)
 
-    def _list_indices(self, pattern):
-        return list(self._call(self.client.indices.get, index=pattern,
-                               allow_no_indices=True, ignore_unavailable=True))
 
     def _refresh(self, index):
         self._call(self.client.indices.refresh, index=index, ignore_unavailable=True)
 
-    def _index_names(self, pattern):
+    def _list_indices(self, pattern):
         rows = self._call(self.client.cat.indices, index=pattern, h="index", format="json")
         return [row["index"] for row in rows]
 
@@ -234,14 +225,11 @@ class ElasticsearchBackend(SearchBackend):
     def _delete_index(self, name):
         self._call(self.client.indices.delete, index=name, ignore_unavailable=True)
 
-    def _list_indices(self, pattern):
-        return list(self._call(self.client.indices.get, index=pattern,
-                               allow_no_indices=True, ignore_unavailable=True).body)
 
     def _refresh(self, index):
         self._call(self.client.indices.refresh, index=index, ignore_unavailable=True)
 
-    def _index_names(self, pattern):
+    def _list_indices(self, pattern):
         rows = self._call(self.client.cat.indices, index=pattern, h="index", format="json")
         return [row["index"] for row in rows.body]
 

@@ -60,7 +60,7 @@ class IndexCache:
         if stale or not needed <= names | self._absent:
             with self._lock:
                 if self._fetched == fetched:  # nobody refreshed meanwhile
-                    self._names = frozenset(self.backend.index_names())
+                    self._names = frozenset(self.backend.existing_indices())
                     self._absent = frozenset()
                     self._fetched = time.monotonic()
                 self._absent |= needed - self._names
