@@ -63,10 +63,3 @@ def test_strip_breakpad_prefix():
     cid = "de1bb258-cbbf-4589-a673-34f800160918"
     assert crashid.strip_breakpad_prefix(f"bp-{cid}\n") == cid
     assert crashid.strip_breakpad_prefix(cid) == cid
-
-
-def test_restamp_client_chosen_id():
-    cid = crashid.with_date_and_throttle(
-        "de1bb258-cbbf-4589-a673-34f800160918", dt.datetime(2027, 1, 2, tzinfo=dt.UTC)
-    )
-    assert cid == "de1bb258-cbbf-4589-a673-34f800270102"

@@ -20,8 +20,11 @@ BREAKPAD_PREFIX = "bp-"
 
 
 class Throttle(IntEnum):
-    ACCEPT = 0
-    DEFER = 1
+    ACCEPT = 0  # stored and queued
+    DEFER = 1  # stored, not queued
+    # Never stored: the digits of ids a collector answers for crashes it drops.
+    REJECT = 2
+    FAKE_ACCEPT = 3
 
 
 class InvalidCrashId(ValueError):
@@ -36,15 +39,6 @@ def create_crash_id(
     if timestamp.tzinfo is not None:
         timestamp = timestamp.astimezone(dt.UTC)
     return f"{str(uuid.uuid4())[:-7]}{int(throttle)}{timestamp:%y%m%d}"
-
-
-def with_date_and_throttle(
-    crash_id: str, timestamp: dt.datetime, throttle: Throttle = Throttle.ACCEPT
-) -> str:
-    """Re-stamp a client-chosen id (stage submitter) with our throttle digit and date."""
-    if timestamp.tzinfo is not None:
-        timestamp = timestamp.astimezone(dt.UTC)
-    return f"{crash_id[:-7]}{int(throttle)}{timestamp:%y%m%d}"
 
 
 def is_valid_crash_id(crash_id: object) -> bool:

@@ -27,14 +27,14 @@ from crashline.collector.parsing import (
     remove_banned_annotations,
 )
 from crashline.collector.throttler import Decision, Result, Throttler
-from crashline.common.crashid import CRASH_ID_RE, create_crash_id
+from crashline.common.crashid import CRASH_ID_RE, Throttle, create_crash_id
 from crashline.common.logs import crash_context
 
 log = logging.getLogger(__name__)
 
 RAW_CRASH_VERSION = 2
-_THROTTLE_DIGIT = {Result.ACCEPT: "0", Result.DEFER: "1", Result.REJECT: "2",
-                   Result.FAKE_ACCEPT: "3"}
+_THROTTLE = {Result.ACCEPT: Throttle.ACCEPT, Result.DEFER: Throttle.DEFER,
+             Result.REJECT: Throttle.REJECT, Result.FAKE_ACCEPT: Throttle.FAKE_ACCEPT}
 _OUTCOME = {Result.ACCEPT: "accepted", Result.DEFER: "deferred", Result.REJECT: "rejected",
             Result.FAKE_ACCEPT: "fake_accepted"}
 
@@ -175,8 +175,7 @@ class SubmitResource:
                 return
             crash_id = annotations["uuid"]
         if crash_id is None:
-            crash_id = create_crash_id(now)
-            crash_id = crash_id[:-7] + _THROTTLE_DIGIT[decision.result] + crash_id[-6:]
+            crash_id = create_crash_id(now, _THROTTLE[decision.result])
 
         with crash_context(crash_id):
             log.info("%s: matched by %s; returned %s", crash_id, decision.rule,
