@@ -25,7 +25,7 @@ from crashline.common.database.pool import DatabaseError
 from crashline.common.logs import crash_context
 from crashline.common.search.client import SearchError
 from crashline.common.storage import CrashNotFound, CrashStorage, StorageError
-from crashline.processor.destinations import PermanentSaveError
+from crashline.processor.destinations import PermanentSaveError, date_processed
 from crashline.processor.pipeline import Crash, Pipeline, UnknownRuleset
 
 log = logging.getLogger(__name__)
@@ -208,11 +208,8 @@ class CrashProcessor:
 
 def queue_lag(processed: dict) -> float | None:
     """Seconds from the collector receiving the crash to now."""
-    value = processed.get("date_processed")
     try:
-        submitted = dt.datetime.fromisoformat(value)
-    except (TypeError, ValueError):
+        submitted = date_processed(processed)
+    except (PermanentSaveError, ValueError):
         return None
-    if submitted.tzinfo is None:
-        submitted = submitted.replace(tzinfo=dt.UTC)
     return (dt.datetime.now(dt.UTC) - submitted).total_seconds()
