@@ -14,8 +14,7 @@ from crashline.common.crashid import (
     strip_breakpad_prefix,
     validate_crash_id,
 )
-from crashline.common.search import SearchError
-from crashline.common.storage import CrashNotFound, StorageError
+from crashline.common.storage import CrashNotFound
 from crashline.common.storage.keys import MAIN_DUMP
 from crashline.webapp.api.base import Operation, Resource
 from crashline.webapp.auth.principal import REPROCESS_CRASHES, VIEW_PII, VIEW_RAWDUMP
@@ -60,14 +59,6 @@ class ReprocessingParams(BaseModel):
             f"({', '.join(RULESETS)})."))
 
 
-def _storage_call(func, *args):
-    try:
-        return func(*args)
-    except StorageError as exc:
-        log.warning("crash storage failed: %s", exc)
-        raise unavailable("Crash storage") from None
-
-
 class ProcessedCrashResource(Resource):
     name = "ProcessedCrash"
     operations = (Operation(
@@ -87,9 +78,9 @@ class ProcessedCrashResource(Resource):
         storage = self.services.storage
         resp.cache_control = NO_STORE
         try:
-            processed = _storage_call(storage.get_processed_crash, crash_id)
+            processed = storage.get_processed_crash(crash_id)
         except CrashNotFound:
-            if _storage_call(storage.has_raw_crash, crash_id):
+            if storage.has_raw_crash(crash_id):
                 self.priority.request(crash_id)
                 raise APIError(falcon.HTTP_404, f"Crash {crash_id} is not processed yet; it is "
                                                 "queued for processing, try again shortly",
@@ -128,14 +119,14 @@ class RawCrashResource(Resource):
         if params.format == "raw":
             self.require(req, VIEW_RAWDUMP)
             name = params.name or MAIN_DUMP
-            if not _storage_call(storage.has_raw_crash, crash_id):
+            if not storage.has_raw_crash(crash_id):
                 raise not_found(f"Crash {crash_id} not found")
-            names = _storage_call(storage.get_dump_names, crash_id)
+            names = storage.get_dump_names(crash_id)
             if name not in names:
                 raise not_found(f"Crash {crash_id} has no dump named {name!r}"
                                 + (f"; it has {', '.join(names)}" if names else ""))
             try:
-                data = _storage_call(storage.get_dump, crash_id, name)
+                data = storage.get_dump(crash_id, name)
             except CrashNotFound:
                 raise not_found(f"Dump {name!r} of crash {crash_id} is missing") from None
             resp.content_type = "application/octet-stream" if name != "memory_report" \
@@ -144,7 +135,7 @@ class RawCrashResource(Resource):
             resp.data = data
             return
         try:
-            raw = _storage_call(storage.get_raw_crash, crash_id)
+            raw = storage.get_raw_crash(crash_id)
         except CrashNotFound:
             raise not_found(f"Crash {crash_id} not found") from None
         if not self.principal(req).has(VIEW_PII):
@@ -175,7 +166,7 @@ class ReprocessingResource(Resource):
             if ruleset and ruleset not in RULESETS:
                 raise bad_param("crash_ids", f"unknown ruleset {ruleset!r} in {raw!r}; "
                                              f"known: {', '.join(RULESETS)}")
-            if not _storage_call(self.services.storage.has_raw_crash, crash_id):
+            if not self.services.storage.has_raw_crash(crash_id):
                 missing.append(crash_id)
             bodies.append(f"{crash_id}:{ruleset}" if ruleset else crash_id)
         if missing:
@@ -203,16 +194,12 @@ class CrashVerifyResource(Resource):
         crash_id = crash_id_param(self.read_params(req, CrashIdParams).crash_id)
         storage = self.services.storage
         search = self.services.search
-        try:
-            index = search.namer.for_date(date_from_crash_id(crash_id))
-            in_search = search.get_document(index, crash_id) is not None
-        except SearchError as exc:
-            log.warning("search lookup failed: %s", exc)
-            raise unavailable("The search engine") from None
+        index = search.namer.for_date(date_from_crash_id(crash_id))
+        in_search = search.get_document(index, crash_id) is not None
         resp.cache_control = NO_STORE
         resp.media = {
             "uuid": crash_id,
-            "raw_crash": _storage_call(storage.has_raw_crash, crash_id),
-            "processed_crash": _storage_call(storage.has_processed_crash, crash_id),
+            "raw_crash": storage.has_raw_crash(crash_id),
+            "processed_crash": storage.has_processed_crash(crash_id),
             "elasticsearch_crash": in_search,
         }
