@@ -1,15 +1,27 @@
-"""One search interface over OpenSearch (opensearch-py) and Elasticsearch 8 (elasticsearch 8.x).
+"""One search backend over Elasticsearch 8/9 (``elasticsearch`` 8.x) and OpenSearch 2/3
+(``opensearch-py``).
 
-Both engines take the same JSON query DSL; only the client libraries differ (argument names,
-exception classes, response wrappers), and those differences stay in the two small backend
-classes below. Everything else in Crashline talks to :class:`SearchBackend`.
+Both engines take the same REST paths and the same JSON query DSL, so :class:`SearchBackend`
+sends every request through the client library's own transport (connection pooling,
+serialisation, Elasticsearch's product check) and shapes nothing per engine. What does
+differ between the two client libraries is one small table, :class:`Engine`: how to build
+the client, how to send a request and unwrap its answer, and which exceptions mean "the
+request was refused" and "not found".
+
+Nothing here calls ``GET /``: Elastic's test distribution, which the local stack runs, does
+not serve it. The engine is identified from ``GET /_nodes/_local`` and the product header
+that Elasticsearch puts on every answer.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from crashline.common.search.indices import IndexNamer
 from crashline.common.search.mapping import index_body
@@ -23,57 +35,164 @@ class SearchError(Exception):
 
 
 class DocumentRejected(SearchError):
-    """The engine refused a document (HTTP 400); ``field`` names the culprit if it can."""
+    """The engine refused a request (HTTP 400); ``field`` names the culprit if it can."""
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
 
 
-class SearchBackend(ABC):
-    def __init__(self, namer: IndexNamer, shards: int = 1, replicas: int = 0):
+class WrongEngine(SearchError):
+    """The server answers, but it is not the product or major version we were set up for.
+    Retrying cannot fix this: it is a configuration error."""
+
+
+class NotFound(SearchError):
+    """HTTP 404 (a missing document or index)."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What differs between the client libraries of the engines we support."""
+
+    name: SearchEngine
+    product: str  # as people write it, for messages
+    majors: frozenset[int]  # server major versions this client library can talk to
+    connect: Callable[[str, float], Any]  # (url, timeout) -> client
+    # (client, method, path, params, body) -> (decoded body, response headers)
+    send: Callable[[Any, str, str, dict, Any], tuple[Any, Mapping[str, str]]]
+    bad_request: type[Exception]
+    not_found: type[Exception]
+    errors: tuple[type[Exception], ...]  # anything else the library raises
+    error_body: Callable[[Exception], object]
+
+
+def _elasticsearch() -> Engine:
+    import elasticsearch
+
+    headers = {"accept": "application/json", "content-type": "application/json"}
+
+    def send(client, method, path, params, body):
+        # The 8.x client sends "compatible-with=8", which 9.x servers also accept.
+        response = client.perform_request(method, path, params=params or None,
+                                          headers=headers, body=body)
+        return response.body, response.meta.headers
+
+    return Engine(
+        name=SearchEngine.ELASTICSEARCH, product="Elasticsearch", majors=frozenset({8, 9}),
+        connect=lambda url, timeout: elasticsearch.Elasticsearch(
+            url, request_timeout=timeout, max_retries=0),
+        send=send,
+        bad_request=elasticsearch.BadRequestError,
+        not_found=elasticsearch.NotFoundError,
+        errors=(elasticsearch.ApiError, elasticsearch.TransportError),
+        error_body=lambda exc: exc.body,
+    )
+
+
+def _opensearch() -> Engine:
+    import opensearchpy
+
+    def send(client, method, path, params, body):
+        # Through the connection rather than the transport: only it returns the response
+        # headers. We give the client one host and no retries, so nothing is bypassed.
+        transport = client.transport
+        data = None if body is None else transport.serializer.dumps(body)
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogatepass")
+        _, headers, raw = transport.get_connection().perform_request(
+            method, path, params or None, data, headers={"content-type": "application/json"})
+        decoded = transport.deserializer.loads(raw, headers.get("content-type")) if raw else {}
+        return decoded, headers
+
+    return Engine(
+        name=SearchEngine.OPENSEARCH, product="OpenSearch", majors=frozenset({2, 3}),
+        connect=lambda url, timeout: opensearchpy.OpenSearch(
+            hosts=[url], timeout=timeout, max_retries=0),
+        send=send,
+        bad_request=opensearchpy.exceptions.RequestError,
+        not_found=opensearchpy.exceptions.NotFoundError,
+        errors=(opensearchpy.exceptions.OpenSearchException,),
+        error_body=lambda exc: exc.info,
+    )
+
+
+ENGINES: dict[SearchEngine, Callable[[], Engine]] = {
+    SearchEngine.ELASTICSEARCH: _elasticsearch,
+    SearchEngine.OPENSEARCH: _opensearch,
+}
+
+
+def _field_from_error(reason: str) -> str | None:
+    """Pull the field name out of a mapper error, e.g. ``failed to parse field [uptime]``."""
+    match = re.search(r"field \[([^\]]+)\]", reason)
+    return match.group(1).removesuffix(".full") if match else None
+
+
+def _engine_of(headers: Mapping[str, str], nodes: Mapping) -> tuple[str, str]:
+    """(product, version) of the server, from ``GET /_nodes/_local`` and its headers."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    node = next(iter((nodes.get("nodes") or {}).values()), {})
+    version = str(node.get("version") or "")
+    if lowered.get("x-elastic-product") == "Elasticsearch":
+        return "Elasticsearch", version
+    if "x-opensearch-version" in lowered or node.get("distribution") == "opensearch":
+        return "OpenSearch", version
+    # Elasticsearch always names itself; of the rest, only OpenSearch answers this API
+    # without a build flavor.
+    return ("Elasticsearch" if "build_flavor" in node else "OpenSearch"), version
+
+
+class SearchBackend:
+    """Indices, documents and searches on one engine (see the module docstring)."""
+
+    def __init__(self, engine: Engine, url: str, namer: IndexNamer, timeout: float = 30.0,
+                 shards: int = 1, replicas: int = 0):
+        self.engine = engine
+        self.url = url
         self.namer = namer
         self.shards = shards
         self.replicas = replicas
+        self.client = engine.connect(url, timeout)
         self._known_indices: set[str] = set()
 
-    # -- engine-specific primitives ---------------------------------------------------
-    @abstractmethod
-    def _create_index(self, name: str, body: dict) -> None: ...
+    # -- one request ----------------------------------------------------------------------
+    def _request(self, method: str, path: str, body: Any = None,
+                 **params: Any) -> tuple[Any, Mapping[str, str]]:
+        engine = self.engine
+        try:
+            answer = engine.send(self.client, method, path, params, body)
+            if answer[0] is False:  # the Elasticsearch client's answer to HEAD -> 404
+                raise NotFound(f"{engine.product}: {method} {path}: not found")
+            return answer
+        except engine.not_found as exc:
+            raise NotFound(f"{engine.product}: {method} {path}: not found") from exc
+        except engine.bad_request as exc:  # HTTP 400
+            reason = _reason(engine.error_body(exc))
+            if "resource_already_exists" in reason:
+                raise SearchError(f"resource_already_exists: {reason}") from exc
+            raise DocumentRejected(f"engine refused request: {reason}",
+                                   _field_from_error(reason)) from exc
+        except engine.errors as exc:
+            if type(exc).__name__ == "UnsupportedProductError":
+                raise WrongEngine(f"the server at {self.url} is not {engine.product} "
+                                  f"(CRASHLINE_SEARCH_ENGINE={engine.name.value})") from exc
+            raise SearchError(f"{engine.product} request failed: {exc}") from exc
 
-    @abstractmethod
-    def _index_exists(self, name: str) -> bool: ...
-
-    @abstractmethod
-    def _index(self, index: str, doc_id: str, document: dict, refresh: bool) -> None: ...
-
-    @abstractmethod
-    def _get(self, index: str, doc_id: str) -> dict | None: ...
-
-    @abstractmethod
-    def _search(self, indices: list[str], body: dict) -> dict: ...
-
-    @abstractmethod
-    def _delete_index(self, name: str) -> None: ...
-
-    @abstractmethod
-    def _list_indices(self, pattern: str) -> list[str]: ...
-
-    @abstractmethod
-    def _refresh(self, index: str) -> None: ...
-
-    @abstractmethod
-    def _info(self) -> dict: ...
+    def _json(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        return self._request(method, path, body, **params)[0]
 
     # -- the interface ------------------------------------------------------------------
     def ensure_index(self, name: str) -> None:
         """Create the index from the field registry unless it exists (safe under races)."""
         if name in self._known_indices:
             return
-        if not self._index_exists(name):
+        try:
+            self._request("HEAD", f"/{name}")
+        except NotFound:
             try:
-                self._create_index(name, index_body(shards=self.shards,
-                                                    replicas=self.replicas))
+                self._json("PUT", f"/{name}",
+                           index_body(shards=self.shards, replicas=self.replicas))
             except SearchError as exc:
                 if "resource_already_exists" not in str(exc):
                     raise
@@ -82,169 +201,84 @@ class SearchBackend(ABC):
     def index_document(self, index: str, doc_id: str, document: dict, refresh: bool = False):
         """Index (or overwrite) a document, creating its index first if needed."""
         self.ensure_index(index)
-        self._index(index, doc_id, document, refresh)
+        self._json("PUT", f"/{index}/_doc/{doc_id}", document,
+                   refresh="true" if refresh else "false")
 
     def get_document(self, index: str, doc_id: str) -> dict | None:
-        return self._get(index, doc_id)
+        try:
+            return self._json("GET", f"/{index}/_doc/{doc_id}")["_source"]
+        except NotFound:
+            return None
 
     def search(self, indices: Iterable[str], body: Mapping) -> dict:
         """Run a query over existing indices (missing ones are skipped, not an error)."""
         indices = list(indices)
         if not indices:
             return {"hits": {"total": {"value": 0}, "hits": []}, "aggregations": {}}
-        return self._search(indices, dict(body))
+        return self._json("POST", f"/{','.join(indices)}/_search", dict(body),
+                          ignore_unavailable="true", allow_no_indices="true")
 
     def existing_indices(self) -> list[str]:
         """Our indices (names only, through the cheap cat API: the webapp asks per search)."""
-        return sorted(n for n in self._list_indices(self.namer.wildcard) if self.namer.is_ours(n))
+        rows = self._json("GET", f"/_cat/indices/{self.namer.wildcard}", h="index",
+                          format="json")
+        return sorted(row["index"] for row in rows if self.namer.is_ours(row["index"]))
 
     def delete_index(self, name: str) -> None:
         self._known_indices.discard(name)
-        self._delete_index(name)
+        self._json("DELETE", f"/{name}", ignore_unavailable="true")
 
     def refresh(self, index: str) -> None:
-        self._refresh(index)
+        self._json("POST", f"/{index}/_refresh", ignore_unavailable="true")
 
     def check(self) -> dict:
-        """Engine name and version; raises :class:`SearchError` if it does not answer."""
-        return self._info()
+        """Engine name and version. Raises :class:`WrongEngine` if the server is another
+        product or a major version this client cannot talk to, :class:`SearchError` if it
+        does not answer."""
+        nodes, headers = self._request("GET", "/_nodes/_local",
+                                       filter_path="nodes.*.version,nodes.*.build_flavor")
+        product, version = _engine_of(headers, nodes)
+        setting = f"CRASHLINE_SEARCH_ENGINE={self.engine.name.value}"
+        if product != self.engine.product:
+            raise WrongEngine(f"the server at {self.url} is {product} {version}, not "
+                              f"{self.engine.product} ({setting})")
+        major = int(version.split(".", 1)[0]) if version[:1].isdigit() else None
+        if major not in self.engine.majors:
+            supported = " or ".join(f"{m}.x" for m in sorted(self.engine.majors))
+            raise WrongEngine(f"the server at {self.url} is {product} {version or '(no version)'}"
+                              f"; Crashline supports {product} {supported}")
+        return {"engine": self.engine.name.value, "version": version}
+
+    def wait_until_ready(self, timeout: float, interval: float = 1.0,
+                         sleep: Callable[[float], None] = time.sleep) -> dict:
+        """:meth:`check` until the engine answers, for at most ``timeout`` seconds; a
+        :class:`WrongEngine` is raised at once (waiting cannot fix it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.check()
+            except WrongEngine:
+                raise
+            except SearchError as exc:
+                if time.monotonic() + interval > deadline:
+                    raise SearchError(f"{self.engine.product} at {self.url} did not answer "
+                                      f"within {timeout:g}s: {exc}") from exc
+                log.info("waiting for %s at %s: %s", self.engine.product, self.url, exc)
+                sleep(interval)
 
 
-def _field_from_error(reason: str) -> str | None:
-    """Pull the field name out of a mapper error, e.g. ``failed to parse field [uptime]``."""
-    import re
-
-    match = re.search(r"field \[([^\]]+)\]", reason)
-    return match.group(1).removesuffix(".full") if match else None
-
-
-class OpenSearchBackend(SearchBackend):
-    def __init__(self, url: str, namer: IndexNamer, timeout: float = 30.0, **index_options):
-        super().__init__(namer, **index_options)
-        import opensearchpy
-
-        self._lib = opensearchpy
-        self.client = opensearchpy.OpenSearch(hosts=[url], timeout=timeout, max_retries=0)
-
-    def _call(self, func, *args, **kwargs):
-        lib = self._lib
-        try:
-            return func(*args, **kwargs)
-        except lib.exceptions.RequestError as exc:  # HTTP 400
-            reason = str(exc.info)
-            if "resource_already_exists" in reason:
-                raise SearchError(f"resource_already_exists: {reason}") from exc
-            raise DocumentRejected(f"engine refused request: {reason}",
-                                   _field_from_error(reason)) from exc
-        except lib.exceptions.OpenSearchException as exc:
-            raise SearchError(f"OpenSearch request failed: {exc}") from exc
-
-    def _create_index(self, name, body):
-        self._call(self.client.indices.create, index=name, body=body)
-
-    def _index_exists(self, name):
-        return bool(self._call(self.client.indices.exists, index=name))
-
-    def _index(self, index, doc_id, document, refresh):
-        self._call(self.client.index, index=index, id=doc_id, body=document,
-                   refresh="true" if refresh else "false")
-
-    def _get(self, index, doc_id):
-        try:
-            return self._call(self.client.get, index=index, id=doc_id)["_source"]
-        except SearchError as exc:
-            if isinstance(exc.__cause__, self._lib.exceptions.NotFoundError):
-                return None
-            raise
-
-    def _search(self, indices, body):
-        return self._call(self.client.search, index=",".join(indices), body=body,
-                          ignore_unavailable=True, allow_no_indices=True)
-
-    def _delete_index(self, name):
-        self._call(self.client.indices.delete, index=name, ignore_unavailable=True)
-
-
-    def _refresh(self, index):
-        self._call(self.client.indices.refresh, index=index, ignore_unavailable=True)
-
-    def _list_indices(self, pattern):
-        rows = self._call(self.client.cat.indices, index=pattern, h="index", format="json")
-        return [row["index"] for row in rows]
-
-    def _info(self):
-        info = self._call(self.client.info)
-        return {"engine": "opensearch", "version": info["version"]["number"]}
-
-
-class ElasticsearchBackend(SearchBackend):
-    def __init__(self, url: str, namer: IndexNamer, timeout: float = 30.0, **index_options):
-        super().__init__(namer, **index_options)
-        import elasticsearch
-
-        self._lib = elasticsearch
-        self.client = elasticsearch.Elasticsearch(url, request_timeout=timeout, max_retries=0)
-
-    def _call(self, func, *args, **kwargs):
-        lib = self._lib
-        try:
-            return func(*args, **kwargs)
-        except lib.BadRequestError as exc:  # HTTP 400
-            reason = str(exc.body)
-            if "resource_already_exists" in reason:
-                raise SearchError(f"resource_already_exists: {reason}") from exc
-            raise DocumentRejected(f"engine refused request: {reason}",
-                                   _field_from_error(reason)) from exc
-        except (lib.ApiError, lib.TransportError) as exc:
-            raise SearchError(f"Elasticsearch request failed: {exc}") from exc
-
-    def _create_index(self, name, body):
-        self._call(self.client.indices.create, index=name, settings=body["settings"],
-                   mappings=body["mappings"])
-
-    def _index_exists(self, name):
-        return bool(self._call(self.client.indices.exists, index=name))
-
-    def _index(self, index, doc_id, document, refresh):
-        self._call(self.client.index, index=index, id=doc_id, document=document,
-                   refresh="true" if refresh else "false")
-
-    def _get(self, index, doc_id):
-        try:
-            return self._call(self.client.get, index=index, id=doc_id)["_source"]
-        except SearchError as exc:
-            if isinstance(exc.__cause__, self._lib.NotFoundError):
-                return None
-            raise
-
-    def _search(self, indices, body):
-        response = self._call(self.client.search, index=",".join(indices), body=body,
-                              ignore_unavailable=True, allow_no_indices=True)
-        return response.body
-
-    def _delete_index(self, name):
-        self._call(self.client.indices.delete, index=name, ignore_unavailable=True)
-
-
-    def _refresh(self, index):
-        self._call(self.client.indices.refresh, index=index, ignore_unavailable=True)
-
-    def _list_indices(self, pattern):
-        rows = self._call(self.client.cat.indices, index=pattern, h="index", format="json")
-        return [row["index"] for row in rows.body]
-
-    def _info(self):
-        info = self._call(self.client.info)
-        return {"engine": "elasticsearch", "version": info["version"]["number"]}
+def _reason(body: object) -> str:
+    """The engine's error body as text (dicts as JSON, so field names stay findable)."""
+    if isinstance(body, (dict, list)):
+        return json.dumps(body, default=str)
+    return str(body)
 
 
 def search_from_settings(
     settings: CommonSettings | None = None, url: str | None = None
 ) -> SearchBackend:
     settings = settings or get_settings()
-    namer = IndexNamer(settings.search_index_template)
-    url = url or settings.search_url
-    backend = (ElasticsearchBackend if settings.search_engine is SearchEngine.ELASTICSEARCH
-               else OpenSearchBackend)
-    return backend(url, namer, settings.search_timeout, shards=settings.search_index_shards,
-                   replicas=settings.search_index_replicas)
+    return SearchBackend(ENGINES[settings.search_engine](), url or settings.search_url,
+                         IndexNamer(settings.search_index_template), settings.search_timeout,
+                         shards=settings.search_index_shards,
+                         replicas=settings.search_index_replicas)
