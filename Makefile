@@ -25,10 +25,10 @@ $(VENV)/.installed: $(PYPROJECTS) requirements-dev.txt
 
 venv: $(VENV)/.installed ## create .venv with every package (editable) and the dev tools
 
-install: venv ## install everything (Debian packages, OpenSearch, minidump-stackwalk, Python)
+install: venv ## install everything (Debian packages, the search engine, minidump-stackwalk, Python)
 	deploy/local/install.sh
 
-stack: install ## start PostgreSQL, RabbitMQ, OpenSearch and the S3 endpoint on loopback
+stack: install ## start PostgreSQL, RabbitMQ, the search engine and the S3 endpoint on loopback
 	deploy/local/stack.sh start
 	source deploy/local/env.sh && $(BIN)/crashline migrate
 
@@ -49,15 +49,22 @@ status: ## show what is running
 	-deploy/local/stack.sh status
 	-deploy/local/app.sh status
 
+# The search contract suite also runs on the engines the stack does not use (the other
+# product, the other Elasticsearch major): contract-engines starts them.
 test: stack ## install what the tests need, start the stack, run every test
-	source deploy/local/env.sh && $(BIN)/pytest $(PYTEST_ARGS)
+	deploy/local/stack.sh start contract-engines
+	source deploy/local/env.sh && CRASHLINE_TEST_SEARCH_ENGINES="$$(contract_search_engines)" \
+		$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv ## ruff over the whole tree
 	$(BIN)/ruff check .
 
 bench: stack ## run the benchmarks and print their figures (no pass/fail)
+	deploy/local/stack.sh start contract-engines
 	@set -e; for script in tests/bench/bench_*.py; do \
-		echo "== $$script"; (source deploy/local/env.sh && $(BIN)/python $$script); echo; \
+		echo "== $$script"; \
+		(source deploy/local/env.sh && CRASHLINE_TEST_SEARCH_ENGINES="$$(contract_search_engines)" \
+			$(BIN)/python $$script); echo; \
 	done
 
 clean: stop ## stop everything and delete local state (crashes, databases, logs)

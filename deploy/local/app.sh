@@ -38,9 +38,6 @@ export CRASHLINE_STORAGE_PATH=${CRASHLINE_STORAGE_PATH:-$DATA_DIR/crashes}
 # Breakpad symbol files (<debug_file>/<debug_id>/<name>.sym) dropped here symbolicate stacks.
 export CRASHLINE_SYMBOLS_DIRS=${CRASHLINE_SYMBOLS_DIRS:-$DATA_DIR/symbols}
 export CRASHLINE_SYMBOLS_CACHE_DIR=${CRASHLINE_SYMBOLS_CACHE_DIR:-$DATA_DIR/symbols-cache}
-# Backends on non-default ports (same env vars as stack.sh).
-# shellcheck source=env.sh
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 [[ $PROCESSOR_INSTANCES =~ ^[0-9]+$ ]] || die "processor: CRASHLINE_PROCESSOR_INSTANCES must be a number, got '$PROCESSOR_INSTANCES'"
 

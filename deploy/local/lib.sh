@@ -138,6 +138,64 @@ start_bg() {
     write_pid "$name" "$STARTED_PID"
 }
 
+# ---------------------------------------------------------------- java
+# java_major JAVA_HOME: print the feature version (17, 21, 25) or nothing.
+java_major() {
+    [[ -x $1/bin/java && -x $1/bin/javac ]] || return 0
+    "$1/bin/java" -XshowSettings:properties -version 2>&1 |
+        awk -F'= ' '/java.specification.version/ {print $2; exit}' || true
+}
+
+# find_jdk MIN [MAX]: print a JDK home with MIN <= version <= MAX, preferring the
+# explicit overrides (CRASHLINE_OPENSEARCH_JAVA_HOME, CRASHLINE_ELASTICSEARCH_JAVA_HOME),
+# then the Temurin 25 that this machine kind ships, then JAVA_HOME, then any JDK
+# under /usr/lib/jvm (newest first).
+find_jdk() {
+    local min=$1 max=${2:-999} cand v
+    for cand in ${CRASHLINE_OPENSEARCH_JAVA_HOME:-} ${CRASHLINE_ELASTICSEARCH_JAVA_HOME:-} /usr/lib/jvm/temurin-25-jdk-amd64 ${JAVA_HOME:-} \
+        $(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV); do
+        cand=${cand%/}
+        v=$(java_major "$cand")
+        if [[ -n $v ]] && ((v >= min && v <= max)); then
+            printf '%s' "$cand"
+            return 0
+        fi
+    done
+}
+
+# ---------------------------------------------------------------- search user
+# Elasticsearch refuses to run as root: as root we run it as this system user
+# (install.sh creates it); as anyone else, as ourselves.
+SEARCH_USER=${CRASHLINE_SEARCH_USER:-crashline-search}
+
+# AS_SEARCH_USER: the command prefix that runs a program as that user, in /
+# (setpriv execs in place, so the pid we record is the server's own).
+AS_SEARCH_USER=(env --chdir=/)
+((EUID == 0)) && AS_SEARCH_USER=(setpriv --reuid="$SEARCH_USER" --regid="$SEARCH_USER" --clear-groups -- env --chdir=/)
+
+# search_root: the folder under which Elasticsearch's program and state live:
+# $CRASHLINE_LOCAL_DIR, unless its user cannot reach it (a checkout under a
+# private home, mode 0700), then a folder of ours under /var/tmp.
+search_root() {
+    if ((EUID == 0)) && id "$SEARCH_USER" >/dev/null 2>&1 &&
+        ! "${AS_SEARCH_USER[@]}" test -x "$CRASHLINE_LOCAL_DIR"; then
+        printf '/var/tmp/crashline-search-%s' "$(printf '%s' "$CRASHLINE_LOCAL_DIR" | md5sum | cut -c1-8)"
+    else
+        printf '%s' "$CRASHLINE_LOCAL_DIR"
+    fi
+}
+
+# es_version COMPONENT: the Elasticsearch version that elasticsearch (the stack's,
+# 8.19: the newest 8.x, the major of the Python client we pin) or elasticsearch9
+# (the other major, for the contract tests) runs.
+es_version() {
+    if [[ $1 == elasticsearch9 ]]; then
+        echo "${CRASHLINE_ELASTICSEARCH9_VERSION:-9.5.4}"
+    else
+        echo "${CRASHLINE_ELASTICSEARCH_VERSION:-8.19.21}"
+    fi
+}
+
 # ---------------------------------------------------------------- network
 # port_open PORT [HOST]: something accepts TCP connections there.
 port_open() {
@@ -177,3 +235,7 @@ url_ok() { curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; }
 
 # elapsed since START (bash SECONDS) for log lines
 since() { printf '%ss' "$((SECONDS - $1))"; }
+
+# Which search engine runs, on which ports, and the backend URLs: shared with `make`.
+# shellcheck source=env.sh
+source "$CRASHLINE_REPO_ROOT/deploy/local/env.sh"

