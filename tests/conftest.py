@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from crashline.common.settings import CommonSettings, StorageBackend
+from crashline.common.settings import CommonSettings, SearchEngine, StorageBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -96,6 +96,53 @@ def search_backend(settings):
 
     backend = search_from_settings(settings)
     _need("the search engine", backend.check)
+    yield backend
+    for name in backend.existing_indices():
+        backend.delete_index(name)
+
+
+def search_engines_under_test() -> list[tuple[SearchEngine, str | None]]:
+    """(engine, url) of every real search engine of this run: the stack's own (url None:
+    the session's settings) and those ``CRASHLINE_TEST_SEARCH_ENGINES`` lists as
+    space-separated ``engine=url`` pairs (``make test`` lists the other product and the
+    other Elasticsearch major)."""
+    pairs: list[tuple[SearchEngine, str | None]] = [(CommonSettings().search_engine, None)]
+    for item in os.environ.get("CRASHLINE_TEST_SEARCH_ENGINES", "").split():
+        name, _, url = item.partition("=")
+        pairs.append((SearchEngine(name), url))
+    return pairs
+
+
+def pytest_generate_tests(metafunc):
+    """A test that takes ``engine_url`` runs once per engine under test."""
+    if "engine_url" in metafunc.fixturenames:
+        pairs = search_engines_under_test()
+        metafunc.parametrize("engine_url", pairs,
+                             ids=[f"{e.value}@{u or 'stack'}" for e, u in pairs])
+
+
+@pytest.fixture(scope="session")
+def search_backend_for(settings):
+    """``(engine, url) -> backend`` on that engine (the session's own URL if url is None),
+    in a fresh namespace of indices."""
+    from crashline.common.search import search_from_settings
+
+    def make(engine: SearchEngine, url: str | None):
+        template = f"{settings.queue_prefix}-{uuid.uuid4().hex[:6]}-%Y%W"
+        return search_from_settings(
+            settings.model_copy(update={"search_engine": engine,
+                                        "search_index_template": template}),
+            url=url or settings.search_url)
+
+    return make
+
+
+@pytest.fixture
+def engine_backend(search_backend_for, engine_url):
+    """A backend per engine under test (see ``pytest_generate_tests``); its indices go at
+    teardown."""
+    backend = search_backend_for(*engine_url)
+    _need(f"the search engine {engine_url[0].value} at {backend.url}", backend.check)
     yield backend
     for name in backend.existing_indices():
         backend.delete_index(name)

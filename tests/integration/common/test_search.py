@@ -1,52 +1,20 @@
-"""The search backend against every real engine this run has: the one the stack runs
-(``CRASHLINE_SEARCH_ENGINE``) and those listed in ``CRASHLINE_TEST_SEARCH_ENGINES``
-(``engine=url`` pairs, space-separated; ``make test`` lists OpenSearch and the other
-Elasticsearch major)."""
+"""The search backend against every real engine of this run (see ``engine_backend`` in
+tests/conftest.py: the stack's own and those ``make test`` adds)."""
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
 
-from crashline.common.search import search_from_settings
 from crashline.common.search.client import WrongEngine
 from crashline.common.search.documents import search_document
-from crashline.common.settings import CommonSettings, SearchEngine
+from crashline.common.settings import SearchEngine
 
 pytestmark = pytest.mark.integration
 
 
-def engines_under_test() -> list[tuple[SearchEngine, str | None]]:
-    """(engine, url) pairs; url None means the session's own engine and URL."""
-    pairs: list[tuple[SearchEngine, str | None]] = [(CommonSettings().search_engine, None)]
-    for item in os.environ.get("CRASHLINE_TEST_SEARCH_ENGINES", "").split():
-        name, _, url = item.partition("=")
-        pairs.append((SearchEngine(name), url))
-    return pairs
-
-
-def pytest_generate_tests(metafunc):
-    if "engine_url" in metafunc.fixturenames:
-        pairs = engines_under_test()
-        metafunc.parametrize("engine_url", pairs,
-                             ids=[f"{e.value}@{u or 'stack'}" for e, u in pairs])
-
-
-def backend_for(settings, engine: SearchEngine, url: str | None):
-    template = f"{settings.queue_prefix}-{uuid.uuid4().hex[:6]}-%Y%W"
-    return search_from_settings(
-        settings.model_copy(update={"search_engine": engine, "search_index_template": template}),
-        url=url or settings.search_url)
-
-
 @pytest.fixture
-def backend(settings, engine_url):
-    b = backend_for(settings, *engine_url)
-    yield b
-    for name in b.existing_indices():
-        b.delete_index(name)
+def backend(engine_backend):
+    return engine_backend
 
 
 def crash(n: int, product: str, signature: str, date: str) -> dict:
@@ -70,13 +38,13 @@ def test_engine_answers_without_get_root(backend, engine_url):
     assert major in backend.engine.majors
 
 
-def test_the_wrong_product_is_named(settings, engine_url):
+def test_the_wrong_product_is_named(search_backend_for, engine_url):
     """A client for the other product, pointed at this engine, refuses it clearly."""
     engine, url = engine_url
     other = (SearchEngine.OPENSEARCH if engine is SearchEngine.ELASTICSEARCH
              else SearchEngine.ELASTICSEARCH)
     with pytest.raises(WrongEngine, match=f"CRASHLINE_SEARCH_ENGINE={other.value}"):
-        backend_for(settings, other, url).check()
+        search_backend_for(other, url).check()
 
 
 def test_create_index_from_registry(backend):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from crashline.common.database import database_from_settings
 from crashline.common.queue import queue_from_settings
-from crashline.common.search import search_from_settings
+from crashline.common.search import SearchBackend, search_from_settings
 from crashline.common.signature import SignatureGenerator
 from crashline.common.storage import storage_from_settings
 from crashline.processor import metrics
@@ -29,6 +29,7 @@ class Processor:
     settings: ProcessorSettings
     processor: CrashProcessor
     stackwalker: Stackwalker
+    search: SearchBackend
     checks: dict
 
 
@@ -69,7 +70,7 @@ def build_processor(settings: ProcessorSettings, *, with_metrics: bool = True) -
         "rabbitmq": rabbitmq,
         "stackwalker": stackwalker.check,
     }
-    return Processor(settings, processor, stackwalker, checks)
+    return Processor(settings, processor, stackwalker, search, checks)
 
 
 def build_consumer(app: Processor) -> Consumer:

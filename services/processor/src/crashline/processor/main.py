@@ -8,6 +8,7 @@ import signal
 import sys
 
 from crashline.common.logs import setup_logging
+from crashline.common.search import SearchError
 from crashline.processor import metrics
 from crashline.processor.app import build_consumer, build_processor
 from crashline.processor.consumer import run_until_stopped
@@ -42,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s cannot be run: install it (deploy/local/install.sh stackwalk) or set "
                   "CRASHLINE_STACKWALKER_COMMAND", settings.stackwalker_command)
         return 2
+    try:
+        # A crash taken from the queue now could only fail and be retried: find out first
+        # whether the engine is there, and the one we were set up for.
+        engine = app.search.wait_until_ready(settings.search_startup_timeout)
+    except SearchError as exc:
+        log.error("the search engine does not work: %s", exc)
+        return 2
     consumer = build_consumer(app)
     metrics.IN_FLIGHT.set_function(lambda: consumer.in_flight)
     try:
@@ -51,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("cannot serve health on %s:%d: %s", settings.metrics_host,
                   settings.metrics_port, exc)
         return 2
-    log.info("processor starting", extra={"stackwalker": version,
+    log.info("processor starting", extra={"stackwalker": version, "search_engine": engine,
                                           "queue_prefix": settings.queue_prefix})
     run_until_stopped(consumer, (signal.SIGTERM, signal.SIGINT))
     app.processor.pipeline.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -9,7 +10,10 @@ import tempfile
 from gunicorn.app.base import BaseApplication
 
 from crashline.common.logs import setup_logging
+from crashline.common.search import SearchError, search_from_settings
 from crashline.webapp.settings import get_webapp_settings
+
+log = logging.getLogger("crashline.webapp")
 
 
 class WebappServer(BaseApplication):
@@ -47,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="crashline-webapp-")
     settings = get_webapp_settings()
     setup_logging(settings.service_name, settings.log_level, settings.log_format)
+    try:
+        # Pages and the API without search would only half work: refuse to start instead,
+        # and say why (a wrong product or major version fails at once).
+        search_from_settings(settings).wait_until_ready(settings.search_startup_timeout)
+    except SearchError as exc:
+        log.error("the search engine does not work: %s", exc)
+        return 2
     sys.argv = sys.argv[:1]  # gunicorn parses argv; our settings come from the environment
     WebappServer(gunicorn_options(settings)).run()
     return 0
