@@ -1,9 +1,11 @@
-"""Webapp benchmark: Super Search latency through the API versus the bare engine query.
+"""Webapp benchmark: Super Search latency through the API versus the bare engine query, on
+every search engine of the run: the stack's own and those ``CRASHLINE_TEST_SEARCH_ENGINES``
+lists (``make bench`` adds OpenSearch and the other Elasticsearch major).
 
-Bulk-indexes 100,000 synthetic processed crashes (fixed seed, spread over the last 14 days,
-documents built by the processor's own ``search_document``) into a dedicated index
-template, starts ``crashline-webapp`` (gunicorn), and for three typical searches measures
-p50/p95 latency of the API call and of the bare query the API issues (taken from
+Per engine, bulk-indexes 100,000 synthetic processed crashes (fixed seed, spread over the
+last 14 days, documents built by the processor's own ``search_document``) into a dedicated
+index template, starts ``crashline-webapp`` (gunicorn), and for three typical searches
+measures p50/p95 latency of the API call and of the bare query the API issues (taken from
 ``_return_query``, sent straight to the engine). Both run uncached: the API's window moves
 with "now", and the bare query is sent with ``request_cache=false``. Requests alternate
 between the two so both see the same noise. Prints the medians of ``--repeat`` runs and the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import shutil
 import statistics
@@ -83,24 +86,27 @@ def synthetic_crashes(count: int, seed: int = 1234):
         yield crash_id, processed, when
 
 
-def bulk_index(backend, settings, count: int) -> list[str]:
-    if settings.search_engine is SearchEngine.ELASTICSEARCH:
-        from elasticsearch.helpers import bulk
-    else:
-        from opensearchpy.helpers import bulk
+def engines() -> list[tuple[SearchEngine, str | None]]:
+    """(engine, url): the stack's own (url None: from the settings) and the listed ones."""
+    pairs: list[tuple[SearchEngine, str | None]] = [(WebappSettings().search_engine, None)]
+    for item in os.environ.get("CRASHLINE_TEST_SEARCH_ENGINES", "").split():
+        name, _, url = item.partition("=")
+        pairs.append((SearchEngine(name), url))
+    return pairs
+
+
+def bulk_index(backend, count: int) -> list[str]:
     indices: set[str] = set()
-
-    def actions():
-        for crash_id, processed, when in synthetic_crashes(count):
-            index = backend.namer.for_date(when)
-            if index not in indices:
-                backend.ensure_index(index)
-                indices.add(index)
-            yield {"_index": index, "_id": crash_id,
-                   "_source": search_document(crash_id, processed)}
-
     started = time.perf_counter()
-    bulk(backend.client, actions(), chunk_size=5000, request_timeout=120)
+    batch = []
+    for crash_id, processed, when in synthetic_crashes(count):
+        index = backend.namer.for_date(when)
+        indices.add(index)
+        batch.append((index, crash_id, search_document(crash_id, processed)))
+        if len(batch) == 5000:
+            assert not backend.index_documents(batch)
+            batch = []
+    assert not backend.index_documents(batch)
     for index in indices:
         backend.refresh(index)
     print(f"indexed {count} crashes into {len(indices)} indices in "
@@ -148,24 +154,19 @@ def measure(session: requests.Session, api: str, engine: str, params: dict,
     return api_times, bare_times
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--crashes", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=60)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-
-    env = {"CRASHLINE_SEARCH_INDEX_TEMPLATE": TEMPLATE,
+def bench_engine(engine: SearchEngine, url: str | None, args) -> None:
+    env = {"CRASHLINE_SEARCH_INDEX_TEMPLATE": TEMPLATE, "CRASHLINE_SEARCH_ENGINE": engine.value,
            # Counted like production, but never limiting the benchmark itself.
            "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "100000000",
            "CRASHLINE_WEBAPP_WORKERS": "2", "CRASHLINE_WEBAPP_THREADS": "2"}
+    if url:
+        env["CRASHLINE_SEARCH_URL"] = url
     settings = WebappSettings(**{k.removeprefix("CRASHLINE_").lower(): v
                                  for k, v in env.items()})
-    db = database_from_settings(settings)
-    apply_migrations(db)
-    db.close()
     backend = search_from_settings(settings)
-    indices = bulk_index(backend, settings, args.crashes)
+    info = backend.check()
+    print(f"\n--- {info['engine']} {info['version']} at {settings.search_url}")
+    indices = bulk_index(backend, args.crashes)
     work = Path(tempfile.mkdtemp(prefix="crashline-bench-webapp-"))
     webapp = start_webapp(env, work / "webapp.log")
     api = webapp.url
@@ -178,7 +179,7 @@ def main() -> int:
                                                 args.requests)
                 runs[name].append((percentile(api_times, 50), percentile(api_times, 95),
                                    percentile(bare_times, 50), percentile(bare_times, 95)))
-        print(f"\n{args.crashes} crashes, {args.requests} requests x {args.repeat} runs "
+        print(f"{args.crashes} crashes, {args.requests} requests x {args.repeat} runs "
               "(medians of the runs), milliseconds")
         print(f"{'search':28} {'API p50':>8} {'API p95':>8} {'bare p50':>9} {'bare p95':>9} "
               f"{'p95 ratio':>9}")
@@ -192,6 +193,20 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
         for index in indices:
             backend.delete_index(index)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crashes", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    db = database_from_settings(WebappSettings())
+    apply_migrations(db)
+    db.close()
+    for engine, url in engines():
+        bench_engine(engine, url, args)
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crashline.common.search.client import WrongEngine
+from crashline.common.search.client import DocumentRejected, WrongEngine
 from crashline.common.search.documents import search_document
 from crashline.common.settings import SearchEngine
 
@@ -104,3 +104,19 @@ def test_unmapped_fields_are_not_indexed(backend):
     backend.index_document(index, "x", {"crash_id": "x", "surprise": {"deep": 1}}, refresh=True)
     result = backend.search([index], {"query": {"exists": {"field": "surprise.deep"}}})
     assert result["hits"]["total"]["value"] == 0
+
+
+def test_bulk_indexing_names_each_refused_document(backend):
+    good = [crash(n, "Fennec", f"sig{n}", "2026-09-18T10:00:00+00:00") for n in range(3)]
+    bad = {**crash(9, "Fennec", "bad", "2026-09-18T10:00:00+00:00"),
+           "completed_datetime": "not a date"}
+    index = backend.namer.for_date(__import__("datetime").date(2026, 9, 18))
+    refused = backend.index_documents(
+        [(index, c["uuid"], search_document(c["uuid"], c)) for c in [*good, bad]],
+        refresh=True)
+    assert list(refused) == [bad["uuid"]]
+    assert isinstance(refused[bad["uuid"]], DocumentRejected)
+    assert refused[bad["uuid"]].field == "processed_date"
+    result = backend.search([index], {"query": {"match_all": {}}, "size": 10})
+    assert sorted(h["_id"] for h in result["hits"]["hits"]) == sorted(c["uuid"] for c in good)
+    assert backend.index_documents([]) == {}

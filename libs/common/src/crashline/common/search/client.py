@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from crashline.common.search.indices import IndexNamer
 from crashline.common.search.mapping import index_body
 from crashline.common.settings import CommonSettings, SearchEngine, get_settings
@@ -59,8 +61,8 @@ class Engine:
     product: str  # as people write it, for messages
     majors: frozenset[int]  # server major versions this client library can talk to
     connect: Callable[[str, float], Any]  # (url, timeout) -> client
-    # (client, method, path, params, body) -> (decoded body, response headers)
-    send: Callable[[Any, str, str, dict, Any], tuple[Any, Mapping[str, str]]]
+    # (client, method, path, params, body, content type) -> (decoded body, response headers)
+    send: Callable[[Any, str, str, dict, Any, str], tuple[Any, Mapping[str, str]]]
     bad_request: type[Exception]
     not_found: type[Exception]
     errors: tuple[type[Exception], ...]  # anything else the library raises
@@ -70,12 +72,11 @@ class Engine:
 def _elasticsearch() -> Engine:
     import elasticsearch
 
-    headers = {"accept": "application/json", "content-type": "application/json"}
-
-    def send(client, method, path, params, body):
+    def send(client, method, path, params, body, content_type):
         # The 8.x client sends "compatible-with=8", which 9.x servers also accept.
-        response = client.perform_request(method, path, params=params or None,
-                                          headers=headers, body=body)
+        response = client.perform_request(
+            method, path, params=params or None, body=body,
+            headers={"accept": "application/json", "content-type": content_type})
         return response.body, response.meta.headers
 
     return Engine(
@@ -93,7 +94,7 @@ def _elasticsearch() -> Engine:
 def _opensearch() -> Engine:
     import opensearchpy
 
-    def send(client, method, path, params, body):
+    def send(client, method, path, params, body, content_type):
         # Through the connection rather than the transport: only it returns the response
         # headers. We give the client one host and no retries, so nothing is bypassed.
         transport = client.transport
@@ -101,7 +102,7 @@ def _opensearch() -> Engine:
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogatepass")
         _, headers, raw = transport.get_connection().perform_request(
-            method, path, params or None, data, headers={"content-type": "application/json"})
+            method, path, params or None, data, headers={"content-type": content_type})
         decoded = transport.deserializer.loads(raw, headers.get("content-type")) if raw else {}
         return decoded, headers
 
@@ -157,11 +158,12 @@ class SearchBackend:
         self._known_indices: set[str] = set()
 
     # -- one request ----------------------------------------------------------------------
-    def _request(self, method: str, path: str, body: Any = None,
+    def _request(self, method: str, path: str, body: Any = None, *,
+                 content_type: str = "application/json",
                  **params: Any) -> tuple[Any, Mapping[str, str]]:
         engine = self.engine
         try:
-            answer = engine.send(self.client, method, path, params, body)
+            answer = engine.send(self.client, method, path, params, body, content_type)
             if answer[0] is False:  # the Elasticsearch client's answer to HEAD -> 404
                 raise NotFound(f"{engine.product}: {method} {path}: not found")
             return answer
@@ -203,6 +205,36 @@ class SearchBackend:
         self.ensure_index(index)
         self._json("PUT", f"/{index}/_doc/{doc_id}", document,
                    refresh="true" if refresh else "false")
+
+    def index_documents(self, documents: Iterable[tuple[str, str, dict]],
+                        refresh: bool = False) -> dict[str, SearchError]:
+        """Index (or overwrite) many ``(index, doc id, document)`` in one ``_bulk`` request,
+        creating indices first if needed. Returns what the engine refused, by doc id:
+        :class:`DocumentRejected` for a document it cannot take, :class:`SearchError` for
+        a passing failure (a full queue, a shard not ready); the rest are indexed."""
+        lines: list[bytes] = []
+        for index, doc_id, document in documents:
+            self.ensure_index(index)
+            lines.append(orjson.dumps({"index": {"_index": index, "_id": doc_id}}))
+            lines.append(orjson.dumps(document))
+        if not lines:
+            return {}
+        answer = self._json("POST", "/_bulk", b"\n".join(lines) + b"\n",
+                            content_type="application/x-ndjson",
+                            refresh="true" if refresh else "false")
+        if not answer.get("errors"):
+            return {}
+        refused: dict[str, SearchError] = {}
+        for item in answer.get("items", []):
+            result = item.get("index") or {}
+            if "error" not in result:
+                continue
+            reason = _reason(result["error"])
+            refused[result.get("_id")] = (
+                DocumentRejected(f"engine refused document: {reason}", _field_from_error(reason))
+                if result.get("status") == 400 else
+                SearchError(f"{self.engine.product} could not index document: {reason}"))
+        return refused
 
     def get_document(self, index: str, doc_id: str) -> dict | None:
         try:
