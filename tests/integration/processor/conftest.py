@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 from harness.services import ServiceProcess, free_port, wait_for
 from processor_support.workers import METRICS_PORTS, ROOT, stackwalker_path
 
@@ -97,11 +98,18 @@ def submit(crash_storage, rabbitmq_client) -> Callable[..., str]:
 
 @pytest.fixture
 def wait_processed(crash_storage, search_backend):
-    """Wait until a crash is in storage and in its search index; return both."""
+    """Wait until a crash is in storage and in its search index; return both. With the
+    ``worker`` that processes it, also until that worker holds no crash any more: search and
+    PostgreSQL are written side by side, so a search document does not mean the database
+    has the crash yet; an empty worker does (it acks only after every store)."""
 
     def wait(crash_id: str, timeout: float = 30, worker: ServiceProcess | None = None):
         from crashline.common.search import SearchError
         from crashline.processor.destinations import SearchDestination
+
+        def idle() -> bool:
+            health = requests.get(f"{worker.url}/__lbheartbeat__", timeout=5).json()
+            return health["in_flight"] == 0
 
         def stored():
             if worker is not None and worker.proc.poll() is not None:
@@ -114,7 +122,9 @@ def wait_processed(crash_storage, search_backend):
                 document = search_backend.get_document(index, crash_id)
             except SearchError:  # e.g. the index the worker just created is still starting
                 return None
-            return (processed, document) if document else None
+            if not document or (worker is not None and not idle()):
+                return None
+            return processed, document
 
         return wait_for(stored, timeout, f"crash {crash_id} to be processed")
 
