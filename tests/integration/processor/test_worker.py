@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import uuid
 
@@ -74,6 +75,26 @@ def test_signature_first_date_and_build_never_move_later(start_worker, submit, w
     [oldest] = signature_rows(database, signature)
     assert oldest["first_build"] == 20230101000000
     assert oldest["first_date"] == before["first_date"]
+
+
+def test_over_long_product_and_version_are_recorded_at_once(start_worker, submit,
+                                                            wait_processed, database):
+    from crashline.processor.destinations import KEY_MAX_BYTES
+
+    worker = start_worker()
+    product = f"Long-{secrets.token_urlsafe(4000)}"  # random: PostgreSQL cannot compress it
+    crash_id = submit(build_minidump(), {"ProductName": product, "Version": product})
+    processed, document = wait_processed(crash_id, worker=worker)
+    assert processed["product"] == processed["version"] == product  # kept whole there
+
+    def recorded():
+        with database.transaction() as cur:
+            cur.execute("SELECT version FROM product_versions WHERE product = %s",
+                        (product[:KEY_MAX_BYTES],))
+            return cur.fetchall()
+
+    assert wait_for(recorded, 30, "the version row") == [{"version": product[:KEY_MAX_BYTES]}]
+    assert "retry 2" not in worker.logs()
 
 
 def test_additional_minidumps_are_walked(start_worker, submit, wait_processed):

@@ -1,10 +1,13 @@
 import datetime as dt
 
+import psycopg2
 import pytest
 
+from crashline.common.database.pool import DatabaseError
 from crashline.common.search.client import DocumentRejected
 from crashline.common.search.indices import IndexNamer
 from crashline.processor.destinations import (
+    KEY_MAX_BYTES,
     DatabaseDestination,
     PermanentSaveError,
     SearchDestination,
@@ -93,3 +96,32 @@ def test_database_without_product_records_only_the_signature():
     DatabaseDestination(db).save("id1", {"date_processed": PROCESSED["date_processed"],
                                          "signature": "EMPTY: no frame data available"})
     assert [s.split()[2] for s, _ in db.cursor.statements] == ["signatures"]
+
+
+class BrokenCursor(FakeCursor):
+    def __init__(self, error):
+        super().__init__()
+        self.error = error
+
+    def execute(self, sql, params=None):
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [psycopg2.InterfaceError("connection already closed"),
+                                   DatabaseError("PostgreSQL connection failed")])
+def test_database_errors_without_a_permanent_sqlstate_are_transient(error):
+    db = FakeDatabase()
+    db.cursor = BrokenCursor(error)
+    with pytest.raises(DatabaseError):
+        DatabaseDestination(db).save("id1", dict(PROCESSED))
+
+
+def test_text_keys_are_capped_and_cleaned():
+    db = FakeDatabase()
+    processed = {**PROCESSED, "product": "€" * 1000, "version": "1\0.0", "release_channel": "\0",
+                 "signature": "a\ud800b"}
+    DatabaseDestination(db).save("id1", processed)
+    params = db.cursor.statements[0][1]
+    assert params["product"] == "€" * (KEY_MAX_BYTES // 3)
+    assert (params["version"], params["channel"]) == ("1.0", "")
+    assert params["signature"] == "a?b"

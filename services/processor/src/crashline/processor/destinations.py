@@ -11,7 +11,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from crashline.common.database.pool import Database
+import psycopg2
+
+from crashline.common.database.pool import Database, DatabaseError
 from crashline.common.fields import REGISTRY
 from crashline.common.search.client import DocumentRejected, SearchBackend
 from crashline.common.search.documents import search_document
@@ -100,8 +102,39 @@ ON CONFLICT (signature) DO UPDATE SET
 """
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+# A btree index row holds at most 2704 bytes and product_versions' key has three of these
+# columns, so each text key is cut to this many bytes of UTF-8 (real ones are far shorter).
+KEY_MAX_BYTES = 512
+
+# SQLSTATE classes that the same statement meets again on every retry: data exceptions (22),
+# integrity constraint violations (23) and program limits exceeded (54), such as an index
+# row that is too big. The others (connections, deadlocks, cancellations, resources, a
+# migration not applied yet) may pass on a later attempt.
+PERMANENT_SQLSTATE_CLASSES = frozenset({"22", "23", "54"})
+
+
+def sqlstate(exc: BaseException | None) -> str | None:
+    """The SQLSTATE PostgreSQL answered with, looking through our wrapping exceptions."""
+    while exc is not None:
+        code = getattr(exc, "pgcode", None)
+        if code:
+            return code
+        exc = exc.__cause__
+    return None
+
+
+def is_permanent_database_error(exc: BaseException) -> bool:
+    code = sqlstate(exc)
+    return code is not None and code[:2] in PERMANENT_SQLSTATE_CLASSES
+
+
+def _key(value: Any) -> str | None:
+    """``value`` as a text key PostgreSQL can store and index, or None. Text from crash data
+    may hold NULs and lone surrogates (JSON lets both through), which PostgreSQL refuses."""
+    if not isinstance(value, str):
+        return None
+    encoded = value.replace("\0", "").encode("utf-8", "replace")[:KEY_MAX_BYTES]
+    return encoded.decode("utf-8", "ignore") or None  # cut on a character boundary
 
 
 class DatabaseDestination:
@@ -117,17 +150,25 @@ class DatabaseDestination:
         build = processed.get("build")
         params = {
             "date": date_processed(processed),
-            "product": _text(processed.get("product")),
-            "version": _text(processed.get("version")),
-            "channel": _text(processed.get("release_channel")) or "",
-            "signature": _text(processed.get("signature")),
+            "product": _key(processed.get("product")),
+            "version": _key(processed.get("version")),
+            "channel": _key(processed.get("release_channel")) or "",
+            "signature": _key(processed.get("signature")),
             # a build id that does not fit a bigint is no build id
             "build": build if isinstance(build, int) and 0 <= build < 2**63 else None,
         }
-        with self.database.transaction() as cur:
-            if params["product"]:
-                cur.execute(_PRODUCT_SQL, params)
-                if params["version"]:
-                    cur.execute(_VERSION_SQL, params)
-            if params["signature"]:
-                cur.execute(_SIGNATURE_SQL, params)
+        try:
+            with self.database.transaction() as cur:
+                if params["product"]:
+                    cur.execute(_PRODUCT_SQL, params)
+                    if params["version"]:
+                        cur.execute(_VERSION_SQL, params)
+                if params["signature"]:
+                    cur.execute(_SIGNATURE_SQL, params)
+        except (DatabaseError, psycopg2.Error) as exc:
+            if is_permanent_database_error(exc):
+                raise PermanentSaveError(
+                    f"PostgreSQL refused the crash (SQLSTATE {sqlstate(exc)}): {exc}") from exc
+            if isinstance(exc, DatabaseError):
+                raise
+            raise DatabaseError(f"PostgreSQL failed (SQLSTATE {sqlstate(exc)}): {exc}") from exc
