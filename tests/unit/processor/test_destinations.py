@@ -1,4 +1,5 @@
 import datetime as dt
+from types import MappingProxyType
 
 import psycopg2
 import pytest
@@ -33,8 +34,7 @@ class FakeSearch:
 
 def test_weekly_index_and_document_from_the_registry():
     search = FakeSearch()
-    changed = SearchDestination(search).save("id1", dict(PROCESSED))
-    assert changed is False
+    assert SearchDestination(search).save("id1", dict(PROCESSED)) is None
     index, doc_id, doc = search.indexed[0]
     assert index == "crashline-202534"  # 2025-08-27, Monday-based week 34
     assert doc_id == "id1"
@@ -44,11 +44,21 @@ def test_weekly_index_and_document_from_the_registry():
 
 def test_rejected_field_is_removed_named_and_retried():
     search = FakeSearch(reject=["url", "uptime"])
-    processed = dict(PROCESSED)
-    assert SearchDestination(search).save("id1", processed) is True
-    assert processed["removed_fields"] == ["url", "uptime"]
+    processed = MappingProxyType(dict(PROCESSED))  # read only: changes come back instead
+    assert SearchDestination(search).save("id1", processed) == {
+        "removed_fields": ["url", "uptime"]}
     doc = search.indexed[0][2]
     assert "url" not in doc and "uptime" not in doc and doc["signature"] == "foo"
+
+
+def test_fields_removed_before_are_left_out_at_once():
+    search = FakeSearch(reject=["uptime"])
+    processed = {**PROCESSED, "removed_fields": ["url"]}
+    assert SearchDestination(search).save("id1", processed) == {
+        "removed_fields": ["url", "uptime"]}
+    assert "url" not in search.indexed[0][2]
+    search = FakeSearch()
+    assert SearchDestination(search).save("id1", processed) is None
 
 
 def test_rejection_without_a_known_field_is_permanent():

@@ -127,15 +127,46 @@ def test_regenerate_signature_keeps_the_other_fields(storage, crash_id):
     assert storage.get_processed_crash(crash_id)["product"] == "Widget"
 
 
-def test_removed_fields_are_written_back_to_storage(storage, crash_id):
-    class Rejecting:
+class Rejecting:
+    """A search destination that had to leave a field out."""
+
+    name = "search"
+
+    def save(self, crash_id, processed):
+        return {"removed_fields": ["url"]}
+
+
+@pytest.mark.parametrize("order", ["search first", "search last"])
+def test_amendments_are_written_back_to_storage_whatever_the_order(storage, crash_id, order):
+    others = [Rejecting(), Recorder("database"), Recorder("other")]
+    if order == "search last":
+        others.reverse()
+    processor = make(storage, *others)
+    assert processor.handle(Job(crash_id)).result is Result.SAVED
+    assert storage.get_processed_crash(crash_id)["removed_fields"] == ["url"]
+    processor.close()
+
+
+def test_destinations_cannot_change_the_crash_they_are_given(storage, crash_id):
+    class Meddling:
         name = "search"
 
         def save(self, crash_id, processed):
-            processed["removed_fields"] = ["url"]
-            return True
+            processed["signature"] = "mine"
 
-    make(storage, Rejecting()).handle(Job(crash_id))
+    outcome = make(storage, Meddling(), Recorder("database")).handle(Job(crash_id))
+    assert outcome.result is Result.FAILED and "TypeError" in outcome.reason
+    assert storage.get_processed_crash(crash_id).get("signature") != "mine"
+
+
+def test_amendments_survive_a_failed_save_for_the_retry(storage, crash_id):
+    database = Recorder("database", fail=SearchError("down"))
+    processor = make(storage, Rejecting(), database)
+    job = Job(crash_id)
+    assert processor.handle(job).result is Result.RETRY
+    database.fail = None
+    assert processor.handle(job).result is Result.SAVED
+    assert database.saved[0][1]["removed_fields"] == ["url"]
     assert storage.get_processed_crash(crash_id)["removed_fields"] == ["url"]
 
 

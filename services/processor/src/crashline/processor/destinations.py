@@ -42,7 +42,7 @@ class StorageDestination:
     def __init__(self, storage: CrashStorage):
         self.storage = storage
 
-    def save(self, crash_id: str, processed: dict) -> None:
+    def save(self, crash_id: str, processed: Mapping[str, Any]) -> None:
         self.storage.put_processed_crash(crash_id, processed)
 
 
@@ -60,24 +60,23 @@ class SearchDestination:
     def index_name(self, processed: Mapping[str, Any]) -> str:
         return self.search.namer.for_date(date_processed(processed).astimezone(dt.UTC))
 
-    def save(self, crash_id: str, processed: dict) -> bool:
-        """Index the crash; True if fields had to be removed (``processed`` then changed)."""
+    def save(self, crash_id: str, processed: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Index the crash; if fields had to be left out, return the processed crash's new
+        ``removed_fields`` (the processor stores it)."""
         index = self.index_name(processed)
-        removed = [f for f in processed.get("removed_fields") or [] if isinstance(f, str)]
-        changed = False
+        known = [f for f in processed.get("removed_fields") or [] if isinstance(f, str)]
+        removed = list(known)
         for _ in range(MAX_INDEX_ATTEMPTS):
             document = search_document(crash_id, processed, exclude=frozenset(removed))
             try:
                 self.search.index_document(index, crash_id, document, refresh=self.refresh)
-                return changed
+                return {"removed_fields": removed} if removed != known else None
             except DocumentRejected as exc:
                 field = exc.field
                 if field not in REGISTRY or field in removed:
                     raise PermanentSaveError(f"search engine refused the crash: {exc}") from exc
                 log.warning("search engine refused field %s; indexing without it", field)
                 removed.append(field)
-                processed["removed_fields"] = removed
-                changed = True
         raise PermanentSaveError(f"search engine refused the crash {MAX_INDEX_ATTEMPTS} times")
 
 
@@ -146,7 +145,7 @@ class DatabaseDestination:
     def __init__(self, database: Database):
         self.database = database
 
-    def save(self, crash_id: str, processed: dict) -> None:
+    def save(self, crash_id: str, processed: Mapping[str, Any]) -> None:
         build = processed.get("build")
         params = {
             "date": date_processed(processed),

@@ -15,10 +15,11 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Protocol
 
 from crashline.common.crashid import InvalidCrashId, validate_crash_id
 from crashline.common.database.pool import DatabaseError
@@ -58,10 +59,12 @@ class Job:
     processed: dict | None = None  # set once processing succeeded; a retry only saves
 
 
-class Destination:  # the protocol of destinations.py's classes
+class Destination(Protocol):  # destinations.py's classes
     name: str
 
-    def save(self, crash_id: str, processed: dict) -> Any: ...
+    def save(self, crash_id: str, processed: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """Write the crash, reading ``processed`` only; return the fields the processed crash
+        must gain because of this write (e.g. ``removed_fields``), or None."""
 
 
 class CrashProcessor:
@@ -151,56 +154,63 @@ class CrashProcessor:
     def save(self, crash_id: str, processed: dict) -> None:
         """The first destination (storage), then the others (search, PostgreSQL) at once.
 
-        Storage goes first so that whatever search or PostgreSQL can show is readable;
-        the others are independent of each other, so they overlap. Every one must succeed
-        before this returns (the ack follows); if any fails, the first failure in
-        destination order is raised once all have finished, and the retry writes all of
-        them again (each write is idempotent)."""
+        Storage goes first so that whatever search or PostgreSQL can show is readable; the
+        others are independent of each other, so they overlap. None of them may change the
+        crash they are given (each gets the same read-only view): what a write must add to
+        it, such as the fields the search engine refused, comes back as amendments, which
+        are applied here and then stored too, so the stored crash names them. Every
+        destination must succeed before this returns (the ack follows); if any fails, the
+        first failure in destination order is raised once all have finished, and the retry
+        writes all of them again (each write is idempotent, and the retry starts from the
+        amended crash)."""
         if not self.destinations:
             return
         first, *rest = self.destinations
         self._save_one(first, crash_id, processed)
-        if len(rest) <= 1:
-            changed = [self._save_one(d, crash_id, processed) for d in rest]
-        else:
-            changed = self._save_concurrently(rest, crash_id, processed)
-        if any(changed):
-            # The search index dropped a field: the stored crash must name it too.
-            for destination in self.destinations:
-                if destination.name == "storage":
-                    destination.save(crash_id, processed)
+        view = MappingProxyType(processed)
+        outcomes = self._save_all(rest, crash_id, view)
+        amendments = {}
+        for outcome in outcomes:
+            if isinstance(outcome, Mapping):
+                amendments.update(outcome)
+        processed.update(amendments)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        if amendments:
+            self._save_one(first, crash_id, processed)
 
-    def _save_one(self, destination: Destination, crash_id: str, processed: dict) -> Any:
+    def _save_one(self, destination: Destination, crash_id: str,
+                  processed: Mapping[str, Any]) -> Mapping[str, Any] | None:
         begun = time.monotonic()
-        changed = destination.save(crash_id, processed)
+        amendments = destination.save(crash_id, processed)
         if self.save_timer is not None:
             self.save_timer(destination.name, time.monotonic() - begun)
-        return changed
+        return amendments
 
-    def _save_concurrently(self, destinations: Sequence[Destination], crash_id: str,
-                           processed: dict) -> list[Any]:
-        # Only search edits the processed crash (``removed_fields``); the others get a
-        # shallow copy each so none reads a dict another thread is changing.
+    def _save_all(self, destinations: Sequence[Destination], crash_id: str,
+                  processed: Mapping[str, Any]) -> list[Mapping[str, Any] | None | Exception]:
+        """Each destination's amendments or exception, in order; this thread does the
+        first, the pool the others."""
+        if not destinations:
+            return []
         head, *others = destinations
         futures = [
             self._pool.submit(contextvars.copy_context().run, self._save_one, d, crash_id,
-                              dict(processed))
+                              processed)
             for d in others
         ]
-        results: list[Any] = []
-        errors: list[BaseException] = []
+        outcomes: list[Mapping[str, Any] | None | Exception] = []
         try:
-            results.append(self._save_one(head, crash_id, processed))
+            outcomes.append(self._save_one(head, crash_id, processed))
         except Exception as exc:
-            errors.append(exc)
+            outcomes.append(exc)
         for future in futures:  # wait for every one, even after a failure
             try:
-                results.append(future.result())
+                outcomes.append(future.result())
             except Exception as exc:
-                errors.append(exc)
-        if errors:
-            raise errors[0]
-        return results
+                outcomes.append(exc)
+        return outcomes
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
