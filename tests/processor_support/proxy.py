@@ -1,5 +1,7 @@
 """A TCP forwarder that tests can switch off and on, to take a backend "down" for one
-worker without touching the shared service behind it."""
+worker without touching the shared service behind it. It counts the connections it was
+asked for, and can hold them all until a number of them are open at once (to see how many
+connections a client opens when all its threads call at the same moment)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,18 @@ import threading
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int, host: str = "127.0.0.1"):
+    def __init__(self, target_host: str, target_port: int, host: str = "127.0.0.1", *,
+                 hold_until: int = 0, hold_at_most: float = 10.0):
+        """``hold_until``: forward nothing until that many connections are open (or
+        ``hold_at_most`` seconds have passed, so a client that never opens them still ends)."""
         self.target = (target_host, target_port)
         self.host = host
         self.port = 0
         self.enabled = True
+        self.opened = 0  # connections accepted, ever
+        self.hold_until = hold_until
+        self.hold_at_most = hold_at_most
+        self._gate: asyncio.Event | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -31,6 +40,7 @@ class TcpProxy:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
+        self._gate = asyncio.Event()
         self._server = self._loop.run_until_complete(
             asyncio.start_server(self._handle, self.host, 0))
         self.port = self._server.sockets[0].getsockname()[1]
@@ -52,6 +62,11 @@ class TcpProxy:
         if not self.enabled:
             writer.close()  # "down": accept and hang up at once
             return
+        self.opened += 1
+        if self.opened >= self.hold_until:
+            self._gate.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._gate.wait(), self.hold_at_most)
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crashline.common.database import database_from_settings
+from crashline.common.database.pool import Database
 from crashline.common.queue import queue_from_settings
 from crashline.common.search import SearchBackend, search_from_settings
 from crashline.common.signature import SignatureGenerator
@@ -34,9 +34,13 @@ class Processor:
 
 
 def build_processor(settings: ProcessorSettings, *, with_metrics: bool = True) -> Processor:
-    storage = storage_from_settings(settings)
-    search = search_from_settings(settings)
-    database = database_from_settings(settings)
+    # Each worker thread may hold a connection to every backend at once (its saves overlap
+    # in the save pool's threads, one per worker), and the health server's checks one more.
+    connections = settings.processor_workers + 1
+    storage = storage_from_settings(settings, connections=connections)
+    search = search_from_settings(settings, connections=connections)
+    database = Database(settings.database_url, settings.database_pool_min,
+                        max(settings.database_pool_max, connections))
     stackwalker = Stackwalker.from_settings(settings)
     generator = SignatureGenerator(settings.signature_lists_dir)
     rulesets = default_rulesets(

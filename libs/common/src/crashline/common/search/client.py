@@ -60,7 +60,7 @@ class Engine:
     name: SearchEngine
     product: str  # as people write it, for messages
     majors: frozenset[int]  # server major versions this client library can talk to
-    connect: Callable[[str, float], Any]  # (url, timeout) -> client
+    connect: Callable[[str, float, int], Any]  # (url, timeout, pooled connections) -> client
     # (client, method, path, params, body, content type) -> (decoded body, response headers)
     send: Callable[[Any, str, str, dict, Any, str], tuple[Any, Mapping[str, str]]]
     bad_request: type[Exception]
@@ -81,8 +81,8 @@ def _elasticsearch() -> Engine:
 
     return Engine(
         name=SearchEngine.ELASTICSEARCH, product="Elasticsearch", majors=frozenset({8, 9}),
-        connect=lambda url, timeout: elasticsearch.Elasticsearch(
-            url, request_timeout=timeout, max_retries=0),
+        connect=lambda url, timeout, connections: elasticsearch.Elasticsearch(
+            url, request_timeout=timeout, max_retries=0, connections_per_node=connections),
         send=send,
         bad_request=elasticsearch.BadRequestError,
         not_found=elasticsearch.NotFoundError,
@@ -108,8 +108,8 @@ def _opensearch() -> Engine:
 
     return Engine(
         name=SearchEngine.OPENSEARCH, product="OpenSearch", majors=frozenset({2, 3}),
-        connect=lambda url, timeout: opensearchpy.OpenSearch(
-            hosts=[url], timeout=timeout, max_retries=0),
+        connect=lambda url, timeout, connections: opensearchpy.OpenSearch(
+            hosts=[url], timeout=timeout, max_retries=0, pool_maxsize=connections),
         send=send,
         bad_request=opensearchpy.exceptions.RequestError,
         not_found=opensearchpy.exceptions.NotFoundError,
@@ -148,13 +148,15 @@ class SearchBackend:
     """Indices, documents and searches on one engine (see the module docstring)."""
 
     def __init__(self, engine: Engine, url: str, namer: IndexNamer, timeout: float = 30.0,
-                 shards: int = 1, replicas: int = 0):
+                 shards: int = 1, replicas: int = 0, connections: int = 10):
+        """``connections``: how many pooled connections to keep, at least the number of
+        threads that use this backend at once (more are opened, then discarded)."""
         self.engine = engine
         self.url = url
         self.namer = namer
         self.shards = shards
         self.replicas = replicas
-        self.client = engine.connect(url, timeout)
+        self.client = engine.connect(url, timeout, connections)
         self._known_indices: set[str] = set()
 
     # -- one request ----------------------------------------------------------------------
@@ -307,10 +309,10 @@ def _reason(body: object) -> str:
 
 
 def search_from_settings(
-    settings: CommonSettings | None = None, url: str | None = None
+    settings: CommonSettings | None = None, url: str | None = None, *, connections: int = 10
 ) -> SearchBackend:
     settings = settings or get_settings()
     return SearchBackend(ENGINES[settings.search_engine](), url or settings.search_url,
                          IndexNamer(settings.search_index_template), settings.search_timeout,
                          shards=settings.search_index_shards,
-                         replicas=settings.search_index_replicas)
+                         replicas=settings.search_index_replicas, connections=connections)

@@ -6,7 +6,9 @@ from crashline.common.settings import CommonSettings, StorageBackend, get_settin
 from crashline.common.storage.base import CrashStorage
 
 
-def storage_from_settings(settings: CommonSettings | None = None) -> CrashStorage:
+def storage_from_settings(settings: CommonSettings | None = None, *,
+                          connections: int = 32) -> CrashStorage:
+    """``connections``: threads that may use the storage at once (S3's connection pool)."""
     settings = settings or get_settings()
     if settings.storage_backend is StorageBackend.S3:
         from crashline.common.storage.s3 import S3ObjectStore
@@ -17,6 +19,7 @@ def storage_from_settings(settings: CommonSettings | None = None) -> CrashStorag
             region=settings.s3_region,
             access_key_id=settings.s3_access_key_id,
             secret_access_key=settings.s3_secret_access_key.get_secret_value(),
+            connections=connections,
         )
         if settings.s3_create_bucket:
             store.ensure_bucket()

@@ -25,14 +25,17 @@ class S3ObjectStore(ObjectStore):
         secret_access_key: str | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
+        connections: int = 32,
     ):
+        """``connections``: pooled connections to keep, at least the number of threads that
+        use this store at once (more are opened, then discarded)."""
         self.bucket = bucket
         # Retries are the caller's business (the collector retries with its own backoff).
         config = Config(
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             retries={"max_attempts": 1, "mode": "standard"},
-            max_pool_connections=32,
+            max_pool_connections=connections,
         )
         self.client = boto3.session.Session().client(
             "s3",
