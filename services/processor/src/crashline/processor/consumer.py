@@ -131,17 +131,22 @@ class Consumer:
             self._idle()
 
     def _idle(self) -> None:
-        """Wait for a worker to report back, a retry to fall due, or the poll interval;
-        keep the connection's heartbeats going meanwhile."""
+        """Wait for a worker to report back, a retry to fall due, or the poll interval."""
         wait = self.idle_delay
         next_retry = self.retries.next_in()
         if next_retry is not None:
             wait = min(wait, next_retry)
-        self._wake.wait(wait)
+        self._wait(wait)
+
+    def _wait(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for a worker to report back, then service the connection:
+        pika sends heartbeats only when asked, and a broker that misses two of them drops
+        the connection, and with it every delivery not acked yet."""
+        self._wake.wait(seconds)
         self._wake.clear()
         try:
             self.client.channel.connection.process_data_events(time_limit=0)
-        except Exception:  # the next get reconnects
+        except Exception:  # the next get (or ack) finds out and reconnects
             log.debug("processing connection events failed", exc_info=True)
 
     def _room(self) -> bool:
@@ -251,8 +256,7 @@ class Consumer:
             self._in_flight -= 1
         while self._in_flight > 0:
             if not self._finish_done():
-                self._wake.wait(0.1)
-                self._wake.clear()
+                self._wait(0.1)
         log.info("stopped")
 
     # -- worker threads -------------------------------------------------------------------
