@@ -13,11 +13,12 @@ from falcon import testing
 
 from crashline.collector.app import create_app
 from crashline.collector.client import build_request
-from crashline.collector.mover import Backoff, CrashMover, SaveFailed
+from crashline.collector.mover import CrashMover, SaveFailed
 from crashline.collector.settings import RULES_DIR
 from crashline.collector.throttler import Throttler
 from crashline.common.crashid import date_from_crash_id
-from crashline.common.storage import CrashStorage, StorageError, keys
+from crashline.common.retry import Backoff
+from crashline.common.storage import CrashStorage, keys
 
 ANNOTATIONS = {"ProductName": "Firefox", "Version": "1"}
 DUMP = b"MDMP" + bytes(range(256)) * 4
@@ -224,30 +225,6 @@ def test_queue_blip_is_retried(client, storage, publisher):
     crash_id = crash_id_of(post(client))
     assert publisher.published == [("unit.standard", crash_id)]
     assert list(storage.list_pending_publish()) == []
-
-
-def test_backoff_sleeps_double_up_to_the_maximum():
-    sleeps = []
-    calls = []
-
-    def flaky():
-        calls.append(1)
-        if len(calls) < 5:
-            raise StorageError("no")
-        return "done"
-
-    backoff = Backoff(5, 0.1, 0.3, sleep=sleeps.append)
-    assert backoff.run("save", "x", flaky, (StorageError,)) == "done"
-    assert sleeps == [0.1, 0.2, 0.3, 0.3]
-    attempts = []
-
-    def broken():
-        attempts.append(1)
-        raise StorageError("still no")
-
-    with pytest.raises(StorageError, match="still no"):
-        Backoff(3, 0, 0, sleep=sleeps.append).run("save", "x", broken, (StorageError,))
-    assert len(attempts) == 3
 
 
 def test_mover_rewinds_spooled_dumps_on_retry(store, publisher, tmp_path):

@@ -7,8 +7,9 @@ import time
 from types import SimpleNamespace
 
 from crashline.common.queue import Message, QueueNames
-from crashline.processor.consumer import Consumer, RetryPolicy, WeightedSchedule
-from crashline.processor.failures import H_ATTEMPTS, H_QUEUE, H_REASON, retry_delay
+from crashline.common.retry import Backoff
+from crashline.processor.consumer import Consumer, WeightedSchedule
+from crashline.processor.failures import H_ATTEMPTS, H_QUEUE, H_REASON
 from crashline.processor.processor import Outcome, Result
 
 NAMES = QueueNames("t")
@@ -142,7 +143,7 @@ def test_transient_failure_is_retried_with_growing_delays_then_saved():
     broker = FakeBroker()
     broker.put(NAMES.standard, "flaky", "fine")
     processor = FakeProcessor({"flaky": [Result.RETRY, Result.RETRY, Result.SAVED]})
-    c = consumer(broker, processor, retry=RetryPolicy(5, 0.05, 1.0))
+    c = consumer(broker, processor, retry=Backoff(5, 0.05, 1.0))
     run_until(c, lambda: "flaky" in broker.acked)
     assert [a for (cid, a) in processor.handled if cid == "flaky"] == [1, 2, 3]
     # the other crash did not wait for the retries
@@ -154,7 +155,7 @@ def test_gives_up_after_max_attempts_to_the_failed_queue():
     broker = FakeBroker()
     broker.put(NAMES.priority, "doomed")
     processor = FakeProcessor({"doomed": [Result.RETRY]})
-    run_until(consumer(broker, processor, retry=RetryPolicy(3, 0.01, 0.02)),
+    run_until(consumer(broker, processor, retry=Backoff(3, 0.01, 0.02)),
               lambda: broker.acked == ["doomed"])
     assert len(processor.handled) == 3
     ((queue, body, headers),) = broker.published
@@ -194,7 +195,7 @@ def test_in_flight_is_bounded_while_a_backend_is_down():
     processor = FakeProcessor(collections.defaultdict(lambda: [Result.RETRY]))
     processor.outcomes = {f"c{i}": [Result.RETRY] for i in range(50)}
     c = consumer(broker, processor, queue_size=2, max_in_flight=5,
-                 retry=RetryPolicy(100, 10.0, 10.0))
+                 retry=Backoff(100, 10.0, 10.0))
     run_until(c, lambda: len(processor.handled) >= 5, timeout=5)
     assert len(broker.queues[NAMES.standard]) == 45  # the rest wait in the broker
     # stopping gives back the crashes waiting for a retry
@@ -221,6 +222,3 @@ def test_test_messages_are_acked_and_dropped():
     run_until(consumer(broker, processor), lambda: broker.acked == ["test"])
     assert processor.handled == []
 
-
-def test_retry_delays_grow_and_cap():
-    assert [retry_delay(n, 1.0, 10.0) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]

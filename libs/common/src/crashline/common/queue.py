@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import pika
 import pika.exceptions
 
+from crashline.common.retry import Backoff
+
 log = logging.getLogger(__name__)
 
 # Connection-level failures after which we reconnect and try again.
@@ -31,6 +33,10 @@ CONNECTION_ERRORS = (
     ConnectionError,
     OSError,
 )
+
+
+# The longest wait between two connection attempts.
+RECONNECT_MAX_DELAY = 10.0
 
 
 class QueueError(Exception):
@@ -99,8 +105,7 @@ class RabbitMQ:
         self.params.connection_attempts = 1
         self.names = names or QueueNames()
         self.prefetch = prefetch
-        self.connect_attempts = connect_attempts
-        self.retry_delay = retry_delay
+        self.connect_backoff = Backoff(connect_attempts, retry_delay, RECONNECT_MAX_DELAY)
         self._connection: pika.BlockingConnection | None = None
         self._channel = None
         self.generation = 0  # bumped on every (re)connect, see module docstring
@@ -110,23 +115,25 @@ class RabbitMQ:
         if self._channel is not None and self._channel.is_open:
             return
         self.close()
-        last_error: Exception | None = None
-        for attempt in range(self.connect_attempts):
-            try:
-                self._connection = pika.BlockingConnection(self.params)
-                channel = self._connection.channel()
-                channel.confirm_delivery()
-                channel.basic_qos(prefetch_count=self.prefetch)
-                for name in self.names.all:
-                    channel.queue_declare(queue=name, durable=True)
-                self._channel = channel
-                self.generation += 1
-                return
-            except CONNECTION_ERRORS as exc:
-                last_error = exc
-                self.close()
-                time.sleep(self.retry_delay * (2**attempt))
-        raise QueueError(f"cannot connect to RabbitMQ at {self._where()}: {last_error!r}")
+        try:
+            self.connect_backoff.run(self._open, CONNECTION_ERRORS,
+                                     what=f"connecting to RabbitMQ at {self._where()}")
+        except CONNECTION_ERRORS as exc:
+            raise QueueError(f"cannot connect to RabbitMQ at {self._where()}: {exc!r}") from exc
+
+    def _open(self) -> None:
+        try:
+            self._connection = pika.BlockingConnection(self.params)
+            channel = self._connection.channel()
+            channel.confirm_delivery()
+            channel.basic_qos(prefetch_count=self.prefetch)
+            for name in self.names.all:
+                channel.queue_declare(queue=name, durable=True)
+        except CONNECTION_ERRORS:
+            self.close()
+            raise
+        self._channel = channel
+        self.generation += 1
 
     def _where(self) -> str:
         return f"{self.params.host}:{self.params.port}"
@@ -213,7 +220,7 @@ class RabbitMQ:
                 log.warning("rabbitmq consume interrupted (%r); reconnecting", exc)
                 pending.clear()  # their delivery tags died with the connection
                 self.close()
-                time.sleep(self.retry_delay)
+                time.sleep(self.connect_backoff.first)
 
     def _collector(self, queue: str, pending: list[Message]):
         def on_message(channel, method, props, body):

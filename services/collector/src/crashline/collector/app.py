@@ -7,7 +7,7 @@ from importlib import metadata
 
 import falcon
 
-from crashline.collector.mover import Backoff, CrashMover, Publisher
+from crashline.collector.mover import CrashMover, Publisher
 from crashline.collector.parsing import Limits
 from crashline.collector.settings import CollectorSettings, get_settings
 from crashline.collector.submit import SubmitResource
@@ -15,6 +15,7 @@ from crashline.collector.throttler import Throttler
 from crashline.common.health import add_health_routes
 from crashline.common.logs import setup_logging
 from crashline.common.queue import QueueNames, RabbitMQ, ThreadLocalPublisher
+from crashline.common.retry import Backoff
 from crashline.common.storage import CrashStorage, storage_from_settings
 
 log = logging.getLogger(__name__)

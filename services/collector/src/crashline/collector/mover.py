@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import BinaryIO, Protocol, TypeVar
 
 from crashline.collector import metrics
+from crashline.common.retry import Backoff
 from crashline.common.storage import CrashStorage, StorageError
 
 log = logging.getLogger(__name__)
@@ -29,31 +30,6 @@ class SaveFailed(Exception):
     """Storage failed after every attempt; nothing acknowledged."""
 
 
-class Backoff:
-    def __init__(self, attempts: int, first: float, maximum: float,
-                 sleep: Callable[[float], None] = time.sleep):
-        self.attempts = attempts
-        self.first = first
-        self.maximum = maximum
-        self.sleep = sleep
-
-    def run(self, stage: str, what: str, func: Callable[[], T],
-            retry_on: tuple[type[BaseException], ...]) -> T:
-        delay = self.first
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return func()
-            except retry_on as exc:
-                if attempt == self.attempts:
-                    raise
-                log.warning("%s failed (attempt %d of %d), retrying in %.2fs: %s",
-                            what, attempt, self.attempts, delay, exc)
-                metrics.RETRIES.labels(stage).inc()
-                self.sleep(delay)
-                delay = min(delay * 2, self.maximum)
-        raise AssertionError("unreachable")
-
-
 class CrashMover:
     def __init__(self, storage: CrashStorage, publisher: Publisher, queue: str, *,
                  save_backoff: Backoff, publish_backoff: Backoff):
@@ -62,6 +38,12 @@ class CrashMover:
         self.queue = queue
         self.save_backoff = save_backoff
         self.publish_backoff = publish_backoff
+
+    @staticmethod
+    def _retrying(backoff: Backoff, stage: str, what: str, func: Callable[[], T],
+                  retry_on: tuple[type[BaseException], ...]) -> T:
+        return backoff.run(func, retry_on, what=what,
+                           on_retry=lambda _: metrics.RETRIES.labels(stage).inc())
 
     def save(self, crash_id: str, raw_crash: Mapping,
              dumps: Mapping[str, Callable[[], bytes | BinaryIO]]) -> None:
@@ -73,14 +55,14 @@ class CrashMover:
         retry_on = (StorageError, OSError)
         try:
             for name, data in dumps.items():
-                self.save_backoff.run(
-                    "save", f"{crash_id}: storing dump {name}",
+                self._retrying(
+                    self.save_backoff, "save", f"{crash_id}: storing dump {name}",
                     lambda n=name, d=data: self.storage.put_dump(crash_id, n, d()), retry_on)
-            self.save_backoff.run(
-                "save", f"{crash_id}: storing dump names",
+            self._retrying(
+                self.save_backoff, "save", f"{crash_id}: storing dump names",
                 lambda: self.storage.put_dump_names(crash_id, sorted(dumps)), retry_on)
-            self.save_backoff.run(
-                "save", f"{crash_id}: storing raw crash",
+            self._retrying(
+                self.save_backoff, "save", f"{crash_id}: storing raw crash",
                 lambda: self.storage.put_raw_crash(crash_id, raw_crash), retry_on)
         except retry_on as exc:
             metrics.FAILURES.labels("save").inc()
@@ -95,8 +77,8 @@ class CrashMover:
         start = time.perf_counter()
         try:
             # Whatever the client library raises, the crash is stored: record and go on.
-            self.publish_backoff.run(
-                "publish", f"{crash_id}: publishing to {self.queue}",
+            self._retrying(
+                self.publish_backoff, "publish", f"{crash_id}: publishing to {self.queue}",
                 lambda: self.publisher.publish(self.queue, crash_id), (Exception,))
         except Exception as exc:
             metrics.FAILURES.labels("publish").inc()
@@ -112,8 +94,8 @@ class CrashMover:
         record = {"queue": self.queue, "reason": reason[:500],
                   "time": dt.datetime.now(dt.UTC).isoformat()}
         try:
-            self.save_backoff.run(
-                "save", f"{crash_id}: recording pending publish",
+            self._retrying(
+                self.save_backoff, "save", f"{crash_id}: recording pending publish",
                 lambda: self.storage.put_pending_publish(crash_id, record),
                 (StorageError, OSError))
         except (StorageError, OSError) as exc:

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from crashline.common.database.pool import Database
 from crashline.common.queue import queue_from_settings
+from crashline.common.retry import Backoff
 from crashline.common.search import SearchBackend, search_from_settings
 from crashline.common.signature import SignatureGenerator
 from crashline.common.storage import storage_from_settings
 from crashline.processor import metrics
-from crashline.processor.consumer import Consumer, RetryPolicy, WeightedSchedule
+from crashline.processor.consumer import Consumer, WeightedSchedule
 from crashline.processor.destinations import (
     DatabaseDestination,
     SearchDestination,
@@ -83,8 +84,8 @@ def build_consumer(app: Processor) -> Consumer:
     schedule = WeightedSchedule(client.names, settings.processor_weight_priority,
                                 settings.processor_weight_standard,
                                 settings.processor_weight_reprocessing)
-    retry = RetryPolicy(settings.processor_max_attempts, settings.processor_retry_base_delay,
-                        settings.processor_retry_max_delay)
+    retry = Backoff(settings.processor_max_attempts, settings.processor_retry_base_delay,
+                    settings.processor_retry_max_delay)
     return Consumer(client, app.processor, workers=settings.processor_workers,
                     queue_size=settings.processor_queue_size,
                     max_in_flight=settings.processor_max_in_flight, schedule=schedule,

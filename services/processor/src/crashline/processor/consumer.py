@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from crashline.common.queue import Message, QueueError, QueueNames, RabbitMQ
-from crashline.processor.failures import RetrySchedule, failure_headers, retry_delay
+from crashline.common.retry import Backoff
+from crashline.processor.failures import RetrySchedule, failure_headers
 from crashline.processor.processor import CrashProcessor, Job, Outcome, Result
 
 log = logging.getLogger(__name__)
@@ -56,18 +57,11 @@ class InFlight:
     job: Job
 
 
-@dataclass
-class RetryPolicy:
-    max_attempts: int = 10
-    base_delay: float = 1.0
-    max_delay: float = 60.0
-
-
 class Consumer:
     def __init__(self, client: RabbitMQ, processor: CrashProcessor, *, workers: int = 4,
                  queue_size: int = 8, max_in_flight: int = 64,
                  schedule: WeightedSchedule | None = None, idle_delay: float = 0.25,
-                 retry: RetryPolicy | None = None,
+                 retry: Backoff | None = None,
                  on_result: Callable[[str, Outcome], None] | None = None):
         self.client = client
         self.processor = processor
@@ -78,7 +72,7 @@ class Consumer:
         self.max_in_flight = max(max_in_flight, queue_size)
         self.schedule = schedule or WeightedSchedule(self.names)
         self.idle_delay = idle_delay
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or Backoff(attempts=10, first=1.0, maximum=60.0)
         self.retries = RetrySchedule()
         self.on_result = on_result  # (queue, outcome): metrics
         self.stopping = threading.Event()
@@ -215,8 +209,8 @@ class Consumer:
             return
         if outcome.result is Result.RETRY and item is not None:
             attempt = item.job.attempt
-            if attempt < self.retry.max_attempts:
-                delay = retry_delay(attempt, self.retry.base_delay, self.retry.max_delay)
+            if attempt < self.retry.attempts:
+                delay = self.retry.delay(attempt)
                 log.info("crash %s: retry %d in %.1fs (%s)", item.job.crash_id, attempt + 1,
                          delay, outcome.reason)
                 item.job.attempt += 1

@@ -1,6 +1,8 @@
 """Retries and the failed queue.
 
-A transient failure is retried in this process after a growing delay; the message stays
+A transient failure is retried in this process after a growing delay (the shared
+:class:`~crashline.common.retry.Backoff` schedule, kept here in a heap so the worker never
+sleeps on it); the message stays
 unacknowledged meanwhile (if the process dies the broker hands it to another worker), and
 the worker thread goes on with other crashes. After ``max_attempts`` the message is published
 to ``<prefix>.failed`` with the reason in its headers and only then acknowledged, so a crash
@@ -22,11 +24,6 @@ H_REASON = "x-crashline-reason"
 H_ATTEMPTS = "x-crashline-attempts"
 H_QUEUE = "x-crashline-queue"
 H_FAILED_AT = "x-crashline-failed-at"
-
-
-def retry_delay(attempt: int, base: float, maximum: float) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1, 2, 4, ... capped)."""
-    return min(maximum, base * 2 ** max(0, attempt - 1))
 
 
 def failure_headers(message: Message, reason: str, attempts: int) -> dict[str, Any]:
