@@ -1,24 +1,41 @@
-"""Falcon resources every web service mounts: ``/__lbheartbeat__``, ``/__heartbeat__``,
-``/__version__`` and ``/metrics``."""
+"""The health and metrics routes of every service: ``/__lbheartbeat__``,
+``/__heartbeat__``, ``/__version__`` and ``/metrics``.
+
+Web services mount them on their Falcon app (:func:`add_health_routes`); services without
+a web server of their own (the processor) serve the same routes on a small threaded WSGI
+server of their own (:func:`serve_health`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
 from importlib import metadata
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import falcon
 
 from crashline.common.metrics import metrics_payload
 
+log = logging.getLogger(__name__)
+
+Checks = Mapping[str, Callable[[], object]]
+
 
 class LBHeartbeat:
-    """The process is up: load balancers poll this, so it checks nothing else."""
+    """The process is up: load balancers poll this, so it checks nothing else. ``status``
+    adds what the process is doing (the processor's crashes in hand)."""
+
+    def __init__(self, status: Callable[[], dict] | None = None):
+        self.status = status
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"ok": True}
+        resp.media = {"ok": True, **(self.status() if self.status else {})}
 
     on_head = on_get
 
@@ -26,7 +43,7 @@ class LBHeartbeat:
 class Heartbeat:
     """Each backend answers: 200 when all do, 503 naming the ones that do not."""
 
-    def __init__(self, checks: Mapping[str, Callable[[], object]]):
+    def __init__(self, checks: Checks):
         self.checks = dict(checks)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -71,9 +88,31 @@ class Metrics:
         resp.content_type = content_type
 
 
-def add_health_routes(app: falcon.App, distribution: str,
-                      checks: Mapping[str, Callable[[], object]]) -> None:
-    app.add_route("/__lbheartbeat__", LBHeartbeat())
+def add_health_routes(app: falcon.App, distribution: str, checks: Checks,
+                      status: Callable[[], dict] | None = None) -> None:
+    app.add_route("/__lbheartbeat__", LBHeartbeat(status))
     app.add_route("/__heartbeat__", Heartbeat(checks))
     app.add_route("/__version__", Version(distribution))
     app.add_route("/metrics", Metrics())
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a slow check must not keep the process from exiting
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (the base's name)
+        log.debug("health http: " + format, *args)
+
+
+def serve_health(host: str, port: int, distribution: str, checks: Checks,
+                 status: Callable[[], dict] | None = None) -> WSGIServer:
+    """Serve the health routes on ``host:port`` (0: a free port, see ``server_port``) from
+    a daemon thread, for a service that has no web server of its own."""
+    app = falcon.App()
+    add_health_routes(app, distribution, checks, status)
+    server = make_server(host, port, app, server_class=_ThreadingWSGIServer,
+                         handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="health-http", daemon=True).start()
+    log.info("serving health and metrics on http://%s:%d/", host, server.server_port)
+    return server

@@ -7,12 +7,12 @@ import logging
 import signal
 import sys
 
+from crashline.common.health import serve_health
 from crashline.common.logs import setup_logging
 from crashline.common.search import SearchError
 from crashline.processor import metrics
 from crashline.processor.app import build_consumer, build_processor
 from crashline.processor.consumer import run_until_stopped
-from crashline.processor.health import start_health_server
 from crashline.processor.settings import ProcessorSettings
 
 log = logging.getLogger("crashline.processor")
@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     consumer = build_consumer(app)
     metrics.IN_FLIGHT.set_function(lambda: consumer.in_flight)
     try:
-        start_health_server(settings.metrics_host, settings.metrics_port, app.checks,
-                            lambda: {"in_flight": consumer.in_flight})
+        serve_health(settings.metrics_host, settings.metrics_port, "crashline-processor",
+                     app.checks, lambda: {"in_flight": consumer.in_flight})
     except OSError as exc:
         log.error("cannot serve health on %s:%d: %s", settings.metrics_host,
                   settings.metrics_port, exc)
