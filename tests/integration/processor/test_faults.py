@@ -122,7 +122,7 @@ def test_database_down_past_the_attempts_goes_to_failed(start_worker, submit, se
         assert failed.queue == names.standard
     finally:
         rabbitmq_client.close()  # gives it back
-    rabbitmq_client.purge(names.failed)
+    rabbitmq_client.channel.queue_purge(queue=names.failed)
     assert worker.proc.poll() is None
 
 
@@ -141,7 +141,7 @@ def test_poison_raw_crash_goes_to_failed_and_the_worker_goes_on(
     wait_for(lambda: rabbitmq_client.depth(names.failed) == 1, 30, "the failed queue")
     [failed] = take_failed(rabbitmq_client)
     rabbitmq_client.close()
-    rabbitmq_client.purge(names.failed)
+    rabbitmq_client.channel.queue_purge(queue=names.failed)
     assert failed.body == poison
     assert "JSONDecodeError" in failed.reason
     assert not crash_storage.has_processed_crash(poison)

@@ -185,8 +185,8 @@ def test_missing_raw_crash_is_acked_and_poison_goes_to_failed(start_worker, subm
     assert requeue.returncode == 0, requeue.stderr
     assert rabbitmq_client.depth(names.failed) == 0
     assert rabbitmq_client.depth(names.reprocessing) == 1
-    rabbitmq_client.purge(names.standard)
-    rabbitmq_client.purge(names.reprocessing)
+    rabbitmq_client.channel.queue_purge(queue=names.standard)
+    rabbitmq_client.channel.queue_purge(queue=names.reprocessing)
     held = take_failed(rabbitmq_client)
     assert held == []
 
@@ -216,7 +216,8 @@ def test_sigterm_exits_cleanly(start_worker):
 def test_process_command_prints_the_processed_crash(submit, worker_env, crash_storage,
                                                     rabbitmq_client):
     crash_id = submit(build_minidump())
-    rabbitmq_client.purge(rabbitmq_client.names.standard)  # no worker: the CLI does it
+    # no worker: the CLI does it
+    rabbitmq_client.channel.queue_purge(queue=rabbitmq_client.names.standard)
     out = subprocess.run([str(BIN / "crashline"), "process", f"bp-{crash_id}"],
                          env=worker_env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import falcon.testing
 import pytest
+from harness.crashes import store_crash
 from harness.services import ServiceProcess, free_port
 
 from crashline.common.crashid import create_crash_id
@@ -138,12 +139,12 @@ def crashes(web_settings, web_search):
         raw = {"ProductName": fields["product"], "Version": fields["version"],
                "URL": "https://example.com/raw-secret", "Comments": "raw comment",
                "metadata": {"collector_notes": []}, "uuid": crash_id}
-        storage.save_raw_crash(crash_id, raw, {"upload_file_minidump": b"MDMP" + name.encode(),
+        store_crash(storage, crash_id, raw, {"upload_file_minidump": b"MDMP" + name.encode(),
                                                "memory_report": b"\x1f\x8bgz"})
         storage.put_processed_crash(crash_id, processed)
     # A crash the processor has not got to yet: raw only.
     pending = create_crash_id(NOW)
-    storage.save_raw_crash(pending, {"ProductName": "Firefox"}, {"upload_file_minidump": b"M"})
+    store_crash(storage, pending, {"ProductName": "Firefox"}, {"upload_file_minidump": b"M"})
     ids["pending"] = pending
     for index in touched:
         web_search.refresh(index)

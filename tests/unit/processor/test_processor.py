@@ -4,6 +4,7 @@ the other destinations."""
 import datetime as dt
 
 import pytest
+from harness.crashes import store_crash
 
 from crashline.common.crashid import create_crash_id
 from crashline.common.search.client import SearchError
@@ -36,7 +37,7 @@ class SeesDumps(Rule):
 @pytest.fixture
 def crash_id(storage):
     cid = create_crash_id(dt.datetime(2025, 8, 27, tzinfo=dt.UTC))
-    storage.save_raw_crash(cid, {"ProductName": "Widget"}, {"upload_file_minidump": b"MDMP"})
+    store_crash(storage, cid, {"ProductName": "Widget"}, {"upload_file_minidump": b"MDMP"})
     return cid
 
 

@@ -69,7 +69,7 @@ def test_good_output_is_parsed_and_annotations_passed(tmp_path, dump):
         json.dump({"status": "OK", "seen": evil["ProductName"]}, open(out, "w"))
     """))
     result = walker.walk(dump, {"ProductName": "Widget"}, tmp_path)
-    assert result.ok
+    assert result.status == "OK"
     assert result.return_code == 0
     assert result.json_dump == {"status": "OK", "seen": "Widget"}
     assert result.notes == []
@@ -168,7 +168,7 @@ def test_real_walker_on_a_synthetic_dump(tmp_path, stackwalk_binary):
     walker = Stackwalker(stackwalk_binary, symbols_dirs=[tmp_path / "symbols"],
                          cache_dir=tmp_path / "cache", memory_limit_mb=4096)
     result = walker.walk(dump, {"ProductName": "Crashy"}, tmp_path)
-    assert result.ok, result.notes
+    assert result.status == "OK", result.notes
     info = result.json_dump["crash_info"]
     assert info["type"] == "EXCEPTION_ACCESS_VIOLATION_WRITE"
     assert int(info["address"], 16) == 0x45

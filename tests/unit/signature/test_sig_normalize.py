@@ -1,6 +1,7 @@
-"""Frame-name normalisation: C++, Rust, file#line, module and address fallbacks."""
+"""Frame-name normalisation: C++, Rust, file#line, module and address fallbacks.
 
-import re
+Function names go through the path production takes: the frame text of the native tool
+(whose toy lists put ``fnNeedNumber`` on the line-number list)."""
 
 import pytest
 
@@ -9,14 +10,17 @@ from crashline.common.signature.normalize import (
     drop_prefix_and_return_type,
     file_line_text,
     fix_rust_module,
-    normalize_cpp_function,
-    normalize_rust_function,
     parse_source_file,
     strip_leading_zeros,
     strip_qualifiers,
 )
 
-LINE_RE = re.compile("fnNeedNumber")
+RUST_FILE = "/src/lib.rs"
+
+
+@pytest.fixture
+def text(toy_generator):
+    return toy_generator.native.frame_text
 
 
 @pytest.mark.parametrize(
@@ -86,13 +90,13 @@ LINE_RE = re.compile("fnNeedNumber")
         ("js::Thing *", "*"),
     ],
 )
-def test_cpp(function: str, expected: str) -> None:
-    assert normalize_cpp_function(function) == expected
+def test_cpp(text, function: str, expected: str) -> None:
+    assert text({"function": function}) == expected
 
 
-def test_cpp_line_number_list() -> None:
-    assert normalize_cpp_function("fnNeedNumber", 23, LINE_RE) == "fnNeedNumber:23"
-    assert normalize_cpp_function("fn", 23, LINE_RE) == "fn"
+def test_cpp_line_number_list(text) -> None:
+    assert text({"function": "fnNeedNumber", "line": 23}) == "fnNeedNumber:23"
+    assert text({"function": "fn", "line": 23}) == "fn"
 
 
 @pytest.mark.parametrize(
@@ -117,12 +121,13 @@ def test_cpp_line_number_list() -> None:
         ("core::result::Result<T,E>::unwrap", "core::result::Result<T>::unwrap"),
     ],
 )
-def test_rust(function: str, expected: str) -> None:
-    assert normalize_rust_function(function) == expected
+def test_rust(text, function: str, expected: str) -> None:
+    assert text({"function": function, "file": RUST_FILE}) == expected
 
 
-def test_rust_line_number_list() -> None:
-    assert normalize_rust_function("fnNeedNumber::h0123", 7, LINE_RE) == "fnNeedNumber::h0123:7"
+def test_rust_line_number_list(text) -> None:
+    assert text({"function": "fnNeedNumber::h0123", "file": RUST_FILE, "line": 7}) == (
+        "fnNeedNumber::h0123:7")
 
 
 @pytest.mark.parametrize(

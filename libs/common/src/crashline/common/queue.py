@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pika
@@ -196,38 +195,6 @@ class RabbitMQ:
 
         return self._retrying("get", fetch)
 
-    def consume(
-        self, queues: list[str], inactivity_timeout: float = 1.0
-    ) -> Iterator[Message | None]:
-        """Yield messages from ``queues`` as they arrive, and None after each idle timeout.
-
-        The prefetch bounds how many unacked messages this connection holds; after a
-        connection loss it reconnects, and the broker redelivers what was not acked.
-        """
-        pending: list[Message] = []
-        while True:
-            try:
-                channel = self.channel
-                for queue in queues:
-                    channel.basic_consume(queue, self._collector(queue, pending), auto_ack=False)
-                while True:
-                    self._connection.process_data_events(time_limit=inactivity_timeout)
-                    if not pending:
-                        yield None
-                    while pending:
-                        yield pending.pop(0)
-            except CONNECTION_ERRORS as exc:
-                log.warning("rabbitmq consume interrupted (%r); reconnecting", exc)
-                pending.clear()  # their delivery tags died with the connection
-                self.close()
-                time.sleep(self.connect_backoff.first)
-
-    def _collector(self, queue: str, pending: list[Message]):
-        def on_message(channel, method, props, body):
-            pending.append(self._message(queue, method, props, body))
-
-        return on_message
-
     def ack(self, message: Message) -> bool:
         """Ack a message; False if its connection is gone (the broker will redeliver it)."""
         if message.connection_generation != self.generation or self._channel is None:
@@ -268,9 +235,6 @@ class RabbitMQ:
 
     def depths(self) -> dict[str, int]:
         return {name: self.depth(name) for name in self.names.all}
-
-    def purge(self, queue: str) -> None:
-        self._retrying("purge", lambda: self.channel.queue_purge(queue=queue))
 
     def check(self) -> None:
         """Raise :class:`QueueError` unless the broker answers and the queues exist."""

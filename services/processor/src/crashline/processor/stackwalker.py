@@ -47,10 +47,6 @@ class StackwalkResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
-    @property
-    def ok(self) -> bool:
-        return self.status == "OK"
-
 
 def _log_tail(path: Path) -> str:
     try:

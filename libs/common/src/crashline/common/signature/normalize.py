@@ -173,26 +173,6 @@ def with_line_number(stage: str, line: object, rust: bool) -> str:
     return _RUST_HASH.sub("", result) if rust else result
 
 
-def normalize_cpp_function(
-    function: str, line: object = None, line_numbers: re.Pattern[str] | None = None
-) -> str:
-    """Convenience wrapper: the C/C++ normalisation with an optional line-number regex."""
-    stage, result = cpp_stages(function)
-    if line_numbers is not None and line_numbers.match(stage):
-        return with_line_number(stage, line, rust=False)
-    return result
-
-
-def normalize_rust_function(
-    function: str, line: object = None, line_numbers: re.Pattern[str] | None = None
-) -> str:
-    """Convenience wrapper: the Rust normalisation with an optional line-number regex."""
-    stage, result = rust_stages(function)
-    if line_numbers is not None and line_numbers.match(stage):
-        return with_line_number(stage, line, rust=True)
-    return result
-
-
 @lru_cache(maxsize=_CACHE_SIZE)
 def parse_source_file(source_file: str) -> str | None:
     """The source path inside a frame's ``file``, or None when its shape is unknown.

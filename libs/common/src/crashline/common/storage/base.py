@@ -1,8 +1,9 @@
 """The crash-storage interface.
 
 Backends implement the small :class:`ObjectStore` (bytes under keys); :class:`CrashStorage`
-turns that into crash-level operations so the key layout and the write order live in one
-place for every backend.
+turns that into crash-level operations so the key layout lives in one place for every
+backend. The order in which a crash's parts are written (the raw crash last) is the
+collector's crash mover's.
 """
 
 from __future__ import annotations
@@ -105,13 +106,6 @@ class CrashStorage:
 
     def put_raw_crash(self, crash_id: str, raw_crash: Mapping) -> None:
         self.store.put(keys.raw_crash_key(validate_crash_id(crash_id)), _dumps_json(raw_crash))
-
-    def save_raw_crash(self, crash_id: str, raw_crash: Mapping, dumps: Mapping[str, bytes]) -> None:
-        """Dumps, then dump names, then the raw crash: a raw crash means a complete crash."""
-        for name, data in dumps.items():
-            self.put_dump(crash_id, name, data)
-        self.put_dump_names(crash_id, list(dumps))
-        self.put_raw_crash(crash_id, raw_crash)
 
     # -- reading a raw crash (the processor, the webapp) ---------------------------------
     def get_raw_crash(self, crash_id: str) -> dict:
