@@ -37,12 +37,11 @@ def test_failing_rule_adds_a_note_and_the_rest_run() -> None:
     assert errors == [("Boom", "kaboom")]
 
 
-def test_default_rule_failure_is_isolated() -> None:
-    # An int abort message makes AbortSignature raise; generation still completes.
+def test_a_number_as_abort_message_is_its_text() -> None:
     data = {"abort_message": 5, "threads": [{"frames": [{"function": "foo::Bar()"}]}]}
     result = generate_signature(data)
-    assert result.signature == "foo::Bar"
-    assert result.notes == ["AbortSignature: Rule failed: argument of type 'int' is not iterable"]
+    assert result.signature == "Abort | 5 | foo::Bar"
+    assert result.notes == []
 
 
 def test_result_extra_and_to_dict() -> None:

@@ -68,6 +68,7 @@ def test_bad_hardware(reason, expected) -> None:
         ),
         ({"threads": [{"last_error_value": "ERROR_SUCCESS"}]}, "foo", "foo"),
         ({}, "foo", "foo"),
+        ({"oom_allocation_size": float("inf")}, "foo", "OOM | unknown | foo"),
     ],
 )
 def test_oom(data, start, expected) -> None:
@@ -91,6 +92,12 @@ def test_oom(data, start, expected) -> None:
             "Abort | unable to find a usable font | foo::Bar",
         ),
         ("", "foo::Bar"),
+        # Annotations sent as JSON can be numbers; other shapes are no message.
+        (5, "Abort | 5 | foo::Bar"),
+        (2.5, "Abort | 2.5 | foo::Bar"),
+        (True, "foo::Bar"),
+        (["a"], "foo::Bar"),
+        ({"a": 1}, "foo::Bar"),
     ],
 )
 def test_abort(message, expected) -> None:
@@ -130,6 +137,8 @@ def test_ipc_channel_error() -> None:
     }
     assert run(rule, data).signature == "IPCError-browser | " + "x" * 100
     assert run(rule, {}).signature == "foo::Bar"
+    odd = {"ipc_channel_error": "E", "additional_minidumps": 3}  # not a list of names
+    assert run(rule, odd).signature == "IPCError-content | E"
 
 
 def test_ipc_message_name() -> None:
@@ -191,6 +200,7 @@ def test_crashing_thread_index() -> None:
     assert rules.crashing_thread_index({"crashing_thread": 2}) == 2
     assert rules.crashing_thread_index({"crashing_thread": "2"}) == 2
     assert rules.crashing_thread_index({"crashing_thread": "x"}) == 0
+    assert rules.crashing_thread_index({"crashing_thread": float("inf")}) == 0
 
 
 def test_java_exception_through_generation_rule(toy_generator) -> None:

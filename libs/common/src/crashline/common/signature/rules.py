@@ -30,7 +30,7 @@ def crashing_thread_index(crash_data: CrashData) -> int:
         return 0
     try:
         return int(value) if value is not None else 0
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
         return 0
 
 
@@ -149,7 +149,7 @@ class OOMSignature(Rule):
             return
         try:
             size = int(crash_data.get("oom_allocation_size"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             result.set_signature(self.name, f"OOM | unknown | {result.signature}")
             return
         if size <= OOM_SMALL_LIMIT:
@@ -174,14 +174,24 @@ def abort_message_text(message: str) -> str:
     return message
 
 
+def scalar_text(value: Any) -> str:
+    """An annotation that should be text, as text: annotations sent as JSON can be numbers.
+    Anything else (objects, lists, booleans, nothing) is no text at all."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
 class AbortSignature(Rule):
     """``Abort | <message> | <sig>`` (just ``Abort | <sig>`` when the message is only a file)."""
 
     def predicate(self, crash_data: CrashData, result: SignatureResult) -> bool:
-        return bool(crash_data.get("abort_message"))
+        return bool(scalar_text(crash_data.get("abort_message")))
 
     def action(self, crash_data: CrashData, result: SignatureResult) -> None:
-        message = crash_data["abort_message"]
+        message = scalar_text(crash_data["abort_message"])
         if "###!!! ABORT: file " in message:
             result.set_signature(self.name, f"Abort | {result.signature}")
             return
@@ -233,7 +243,9 @@ class SignatureIPCChannelError(Rule):
         return bool(crash_data.get("ipc_channel_error"))
 
     def action(self, crash_data: CrashData, result: SignatureResult) -> None:
-        minidumps = crash_data.get("additional_minidumps") or []
+        minidumps = crash_data.get("additional_minidumps")
+        if not isinstance(minidumps, list | tuple | str):
+            minidumps = ()
         side = "browser" if "upload_file_minidump_browser" in minidumps else "content"
         error = str(crash_data["ipc_channel_error"])[:100]
         result.note(self.name, "IPC Channel Error stomped on signature")
