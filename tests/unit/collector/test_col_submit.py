@@ -16,7 +16,7 @@ from crashline.collector.client import build_request
 from crashline.collector.mover import CrashMover, SaveFailed
 from crashline.collector.settings import RULES_DIR
 from crashline.collector.throttler import Throttler
-from crashline.common.crashid import date_from_crash_id
+from crashline.common.crashid import InvalidCrashId, date_from_crash_id
 from crashline.common.retry import Backoff
 from crashline.common.storage import CrashStorage, keys
 
@@ -176,7 +176,9 @@ def test_uuid_beats_a_rejection_when_unauthorized(make_client):
 
 
 @pytest.mark.parametrize("bad_id", ["not-an-id", CLIENT_ID.upper(),
-                                    CLIENT_ID[:-7] + "2" + CLIENT_ID[-6:], CLIENT_ID + "0"])
+                                    CLIENT_ID[:-7] + "2" + CLIENT_ID[-6:], CLIENT_ID + "0",
+                                    CLIENT_ID + "\n",  # a `$` pattern accepts it
+                                    CLIENT_ID[:-6] + "161318"])  # month 13
 def test_uuid_with_token_but_invalid_id(make_client, bad_id):
     client = make_client(collector_stage_submitter_token="s3cret")
     result = post(client, {**ANNOTATIONS, "uuid": bad_id}, token="s3cret")
@@ -245,6 +247,16 @@ def test_mover_rewinds_spooled_dumps_on_retry(store, publisher, tmp_path):
     store.fail_keys = ("v1/",)
     with pytest.raises(SaveFailed):
         mover.save(crash_id, {}, {})
+
+
+def test_mover_refuses_an_invalid_id_without_retrying(store, publisher):
+    sleeps = []
+    mover = CrashMover(CrashStorage(store), publisher, "q",
+                       save_backoff=Backoff(3, 1, 1, sleep=sleeps.append),
+                       publish_backoff=Backoff(1, 0, 0))
+    with pytest.raises(InvalidCrashId):
+        mover.save(CLIENT_ID + "\n", {}, {"upload_file_minidump": lambda: b"x"})
+    assert store.objects == {} and sleeps == []
 
 
 # -- health ---------------------------------------------------------------------------------

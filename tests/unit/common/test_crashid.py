@@ -9,7 +9,7 @@ from crashline.common.crashid import InvalidCrashId, Throttle
 def test_create_embeds_throttle_and_utc_date():
     when = dt.datetime(2026, 9, 18, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
     cid = crashid.create_crash_id(when, Throttle.DEFER)
-    assert crashid.CRASH_ID_RE.match(cid)
+    assert crashid.CRASH_ID_RE.fullmatch(cid)
     assert cid.endswith("1260919")  # 23:30 at UTC-5 is the 19th in UTC
     assert crashid.date_from_crash_id(cid) == dt.date(2026, 9, 19)
     assert crashid.throttle_from_crash_id(cid) is Throttle.DEFER
@@ -45,6 +45,7 @@ def test_valid(value):
         None,
         42,
         "de1bb258-cbbf-4589-a673-34f800160918 ",
+        "de1bb258-cbbf-4589-a673-34f800160918\n",  # `$` would accept it
         "DE1BB258-CBBF-4589-A673-34F800160918",  # upper case is not what we issue
         "de1bb258-cbbf-4589-a673-34f8001609",  # short
         "de1bb258cbbf4589a67334f800160918",  # no dashes

@@ -13,9 +13,8 @@ import uuid
 from enum import IntEnum
 from functools import lru_cache
 
-CRASH_ID_RE = re.compile(
-    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{6}[0-9]{6}$"
-)
+# Always used with fullmatch: ``$`` would also accept a trailing newline.
+CRASH_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{6}[0-9]{6}")
 BREAKPAD_PREFIX = "bp-"
 
 
@@ -42,7 +41,7 @@ def create_crash_id(
 
 
 def is_valid_crash_id(crash_id: object) -> bool:
-    if not isinstance(crash_id, str) or not CRASH_ID_RE.match(crash_id):
+    if not isinstance(crash_id, str) or not CRASH_ID_RE.fullmatch(crash_id):
         return False
     try:
         date_from_crash_id(crash_id)
@@ -53,7 +52,7 @@ def is_valid_crash_id(crash_id: object) -> bool:
 
 def validate_crash_id(crash_id: object) -> str:
     """Return the crash id, or raise :class:`InvalidCrashId` saying why."""
-    if not isinstance(crash_id, str) or not CRASH_ID_RE.match(crash_id):
+    if not isinstance(crash_id, str) or not CRASH_ID_RE.fullmatch(crash_id):
         raise InvalidCrashId(f"not a crash id: {crash_id!r}")
     date_from_crash_id(crash_id)
     return crash_id

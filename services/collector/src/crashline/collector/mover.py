@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import BinaryIO, Protocol, TypeVar
 
 from crashline.collector import metrics
+from crashline.common.crashid import validate_crash_id
 from crashline.common.retry import Backoff
 from crashline.common.storage import CrashStorage, StorageError
 
@@ -50,7 +51,9 @@ class CrashMover:
         """Write every dump, the dump names, then the raw crash; raise SaveFailed.
 
         ``dumps`` maps names to callables giving the content (called again on each retry, so
-        a spooled file is rewound)."""
+        a spooled file is rewound). An invalid ``crash_id`` raises
+        :class:`~crashline.common.crashid.InvalidCrashId` at once: retrying cannot help."""
+        validate_crash_id(crash_id)
         start = time.perf_counter()
         retry_on = (StorageError, OSError)
         try:

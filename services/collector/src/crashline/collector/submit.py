@@ -27,7 +27,7 @@ from crashline.collector.parsing import (
     remove_banned_annotations,
 )
 from crashline.collector.throttler import Decision, Result, Throttler
-from crashline.common.crashid import CRASH_ID_RE, Throttle, create_crash_id
+from crashline.common.crashid import InvalidCrashId, Throttle, create_crash_id, is_valid_crash_id
 from crashline.common.logs import crash_context
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,9 @@ _OUTCOME = {Result.ACCEPT: "accepted", Result.DEFER: "deferred", Result.REJECT: 
 
 
 def is_valid_client_crash_id(value: object) -> bool:
-    """The reference's strict check: the crash-id pattern with a throttle digit of 0 or 1."""
-    return isinstance(value, str) and bool(CRASH_ID_RE.match(value)) and value[-7] in "01"
+    """The reference's strict check: a crash id (whole string, valid date) whose throttle
+    digit is 0 or 1."""
+    return is_valid_crash_id(value) and value[-7] in "01"
 
 
 class SubmitResource:
@@ -190,6 +191,11 @@ class SubmitResource:
                 try:
                     self.mover.save(crash_id, raw_crash,
                                     {name: dump.data for name, dump in payload.dumps.items()})
+                except InvalidCrashId:  # checked above; a client's id must never cause a 500
+                    metrics.MALFORMED.labels("invalid_uuid").inc()
+                    resp.status = falcon.HTTP_400
+                    resp.text = "Discarded=malformed_invalid_uuid"
+                    return
                 except SaveFailed:
                     resp.status = falcon.HTTP_503
                     resp.set_header("Retry-After", str(self.retry_after))
