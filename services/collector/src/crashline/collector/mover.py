@@ -1,4 +1,5 @@
-"""The crash mover: store a crash (dumps, dump names, raw crash last), then queue its id.
+"""The crash mover: store a crash (in the write order of ``CrashStorage.save_raw_crash``),
+then queue its id.
 
 Every step is retried with exponential backoff. If storage keeps failing the crash is not
 acknowledged (:class:`SaveFailed`: the client keeps the report and retries later). If only
@@ -48,25 +49,21 @@ class CrashMover:
 
     def save(self, crash_id: str, raw_crash: Mapping,
              dumps: Mapping[str, Callable[[], bytes | BinaryIO]]) -> None:
-        """Write every dump, the dump names, then the raw crash; raise SaveFailed.
+        """Store the crash through :meth:`CrashStorage.save_raw_crash` (which owns the write
+        order), retried as a whole; raise SaveFailed when every attempt failed.
 
-        ``dumps`` maps names to callables giving the content (called again on each retry, so
-        a spooled file is rewound). An invalid ``crash_id`` raises
+        ``dumps`` maps names to callables giving the content (called again on each attempt,
+        so a spooled file is rewound). An invalid ``crash_id`` raises
         :class:`~crashline.common.crashid.InvalidCrashId` at once: retrying cannot help."""
         validate_crash_id(crash_id)
         start = time.perf_counter()
         retry_on = (StorageError, OSError)
         try:
-            for name, data in dumps.items():
-                self._retrying(
-                    self.save_backoff, "save", f"{crash_id}: storing dump {name}",
-                    lambda n=name, d=data: self.storage.put_dump(crash_id, n, d()), retry_on)
             self._retrying(
-                self.save_backoff, "save", f"{crash_id}: storing dump names",
-                lambda: self.storage.put_dump_names(crash_id, sorted(dumps)), retry_on)
-            self._retrying(
-                self.save_backoff, "save", f"{crash_id}: storing raw crash",
-                lambda: self.storage.put_raw_crash(crash_id, raw_crash), retry_on)
+                self.save_backoff, "save", f"{crash_id}: storing",
+                lambda: self.storage.save_raw_crash(
+                    crash_id, raw_crash, {name: data() for name, data in dumps.items()}),
+                retry_on)
         except retry_on as exc:
             metrics.FAILURES.labels("save").inc()
             log.error("%s: too many errors trying to save; not acknowledged: %s", crash_id, exc)

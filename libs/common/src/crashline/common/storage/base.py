@@ -107,6 +107,17 @@ class CrashStorage:
     def put_raw_crash(self, crash_id: str, raw_crash: Mapping) -> None:
         self.store.put(keys.raw_crash_key(validate_crash_id(crash_id)), _dumps_json(raw_crash))
 
+    def save_raw_crash(self, crash_id: str, raw_crash: Mapping,
+                       dumps: Mapping[str, bytes | BinaryIO]) -> None:
+        """Store a whole crash. The one place of the write order: dumps, then dump names,
+        then the raw crash, so a stored raw crash means a complete crash. Every write is
+        idempotent, so after a failure the whole save can simply run again."""
+        validate_crash_id(crash_id)
+        for name, data in dumps.items():
+            self.put_dump(crash_id, name, data)
+        self.put_dump_names(crash_id, sorted(dumps))
+        self.put_raw_crash(crash_id, raw_crash)
+
     # -- reading a raw crash (the processor, the webapp) ---------------------------------
     def get_raw_crash(self, crash_id: str) -> dict:
         return _loads_json(self.store.get(keys.raw_crash_key(validate_crash_id(crash_id))))
