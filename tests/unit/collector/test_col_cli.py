@@ -11,7 +11,8 @@ import threading
 import pytest
 
 from crashline.collector.cli import main
-from crashline.collector.parsing import Limits, extract_payload
+from crashline.collector.extract import extract_payload
+from crashline.collector.limits import Limits
 
 CRASH_ID = "de1bb258-cbbf-4589-a673-34f800160918"
 

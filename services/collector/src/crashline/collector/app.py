@@ -7,8 +7,8 @@ from importlib import metadata
 
 import falcon
 
+from crashline.collector.limits import Limits
 from crashline.collector.mover import CrashMover, Publisher
-from crashline.collector.parsing import Limits
 from crashline.collector.settings import CollectorSettings, get_settings
 from crashline.collector.submit import SubmitResource
 from crashline.collector.throttler import Throttler

@@ -18,14 +18,11 @@ from collections.abc import Callable
 import falcon
 
 from crashline.collector import metrics
+from crashline.collector.extract import extract_payload
+from crashline.collector.limits import Limits
+from crashline.collector.malformed import Malformed
 from crashline.collector.mover import CrashMover, SaveFailed
-from crashline.collector.parsing import (
-    Limits,
-    Malformed,
-    Payload,
-    extract_payload,
-    remove_banned_annotations,
-)
+from crashline.collector.payload import Payload, remove_banned_annotations
 from crashline.collector.throttler import Decision, Result, Throttler
 from crashline.common.crashid import InvalidCrashId, Throttle, create_crash_id, is_valid_crash_id
 from crashline.common.logs import crash_context

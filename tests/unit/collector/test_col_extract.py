@@ -1,4 +1,5 @@
-"""From request headers and body to a payload: the reference checklist's parsing rules."""
+"""From request headers and body to a payload (headers, inflate, spool, payload, extract):
+the reference checklist's parsing rules."""
 
 from __future__ import annotations
 
@@ -10,18 +11,13 @@ import json
 import pytest
 
 from crashline.collector.client import encode_multipart
-from crashline.collector.parsing import (
-    Dump,
-    Inflater,
-    Limits,
-    Malformed,
-    SpoolBudget,
-    boundary_from_content_type,
-    extract_payload,
-    is_gzip_encoded,
-    remove_banned_annotations,
-    sanitize_dump_name,
-)
+from crashline.collector.extract import extract_payload
+from crashline.collector.headers import boundary_from_content_type, is_gzip_encoded
+from crashline.collector.inflate import Inflater
+from crashline.collector.limits import Limits
+from crashline.collector.malformed import Malformed
+from crashline.collector.payload import remove_banned_annotations, sanitize_dump_name
+from crashline.collector.spool import Dump, SpoolBudget
 
 
 def part(name, value: bytes, *, filename=None, content_type="text/plain; charset=utf-8"):

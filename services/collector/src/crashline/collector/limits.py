@@ -1,0 +1,35 @@
+"""What one request may send (from the ``CRASHLINE_COLLECTOR_*`` settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_size: int = 25 * 1024 * 1024
+    max_inflated_size: int = 400 * 1024 * 1024
+    max_annotations: int = 1000
+    max_annotation_size: int = 2 * 1024 * 1024
+    max_annotations_total_size: int = 8 * 1024 * 1024
+    max_dumps: int = 100
+    max_part_header_size: int = 16 * 1024
+    spool_memory_size: int = 4 * 1024 * 1024
+    spool_dir: Path | None = None
+    read_chunk_size: int = 256 * 1024
+
+    @classmethod
+    def from_settings(cls, settings) -> Limits:
+        return cls(
+            max_body_size=settings.collector_max_body_size,
+            max_inflated_size=settings.collector_max_inflated_size,
+            max_annotations=settings.collector_max_annotations,
+            max_annotation_size=settings.collector_max_annotation_size,
+            max_annotations_total_size=settings.collector_max_annotations_total_size,
+            max_dumps=settings.collector_max_dumps,
+            max_part_header_size=settings.collector_max_part_header_size,
+            spool_memory_size=settings.collector_spool_memory_size,
+            spool_dir=settings.collector_spool_dir,
+            read_chunk_size=settings.collector_read_chunk_size,
+        )

@@ -1,0 +1,80 @@
+"""Dumps as they arrive: hashed, kept in memory within a per-request budget, then spooled
+to anonymous temporary files."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+
+class SpoolBudget:
+    """Bytes of dumps one request may still keep in memory before spooling to disk."""
+
+    def __init__(self, size: int, spool_dir: Path | None = None):
+        self.left = size
+        self.spool_dir = spool_dir
+
+
+class Dump:
+    """One dump: hashed as it arrives, in memory while the request's budget allows, then in
+    an anonymous temporary file."""
+
+    def __init__(self, name: str, budget: SpoolBudget):
+        self.name = name
+        self.size = 0
+        self._budget = budget
+        self._hash = hashlib.sha256()
+        # Pieces as handed over by the parser (views of immutable chunks): joining them once
+        # at the end is far cheaper than growing a bytearray.
+        self._pieces: list | None = []
+        self._in_memory = 0
+        self._file: BinaryIO | None = None
+
+    def write(self, data) -> None:
+        self._hash.update(data)
+        n = len(data)
+        self.size += n
+        if self._pieces is not None:
+            if n <= self._budget.left:
+                self._pieces.append(data)
+                self._in_memory += n
+                self._budget.left -= n
+                return
+            # Closed by close(), which the request handler always calls.
+            self._file = tempfile.TemporaryFile(dir=self._budget.spool_dir)  # noqa: SIM115
+            self._file.writelines(self._pieces)
+            self._release_memory()
+        self._file.write(data)
+
+    def _release_memory(self) -> None:
+        self._budget.left += self._in_memory
+        self._in_memory = 0
+        self._pieces = None
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    @property
+    def spooled(self) -> bool:
+        return self._file is not None
+
+    def data(self) -> bytes | BinaryIO:
+        """The content: bytes, or the spool file rewound (too big to hold in memory)."""
+        if self._file is not None:
+            self._file.seek(0)
+            return self._file
+        if self._pieces is None:
+            return b""
+        if len(self._pieces) != 1 or not isinstance(self._pieces[0], bytes):
+            self._pieces = [b"".join(self._pieces)]
+        return self._pieces[0]
+
+    def close(self) -> None:
+        if self._pieces is not None:
+            self._release_memory()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
