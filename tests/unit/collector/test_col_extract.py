@@ -302,6 +302,33 @@ def test_annotation_size_limits():
                    limits=limits).annotations == {"a": "xxxxx", "b": "yyyyy"}
 
 
+def json_part(value: bytes):
+    return body_of(part("extra", value, content_type="application/json"))
+
+
+@pytest.mark.parametrize("depth", [21, 100, 100_000])
+def test_deep_json_is_invalid_json_not_a_recursion_error(depth):
+    malformed("invalid_json")(json_part(b'{"a":' + b"[" * depth + b"]" * depth + b"}"),
+                              limits=Limits(max_json_depth=20))
+
+
+def test_json_nesting_up_to_the_limit_is_kept():
+    value = b'{"a":' + b"[" * 19 + b'"x"' + b"]" * 19 + b"}"  # 20 levels with the object
+    annotations = extract(json_part(value), limits=Limits(max_json_depth=20)).annotations
+    assert json.dumps(annotations, separators=(",", ":")).encode() == value
+
+
+def test_json_element_count_is_bounded_before_parsing():
+    limits = Limits(max_json_elements=1000)
+    # the reported balloon: millions of empty lists under one key, far below the byte limits
+    malformed("annotation_too_large", 413)(json_part(b'{"a":[' + b"[]," * 300_000 + b"[]]}"),
+                                           limits=limits)
+    malformed("annotation_too_large", 413)(
+        json_part(json.dumps({"a": list(range(1000))}).encode()), limits=limits)
+    ok = json.dumps({"a": list(range(990)), "b": "x,[{" * 100}).encode()  # strings don't count
+    assert len(extract(json_part(ok), limits=limits).annotations["a"]) == 990
+
+
 def test_dump_count_limit():
     dumps = [part(f"d{i}", b"x", filename="x") for i in range(3)]
     assert len(extract(body_of(part("a", b"1"), *dumps), limits=Limits(max_dumps=3)).dumps) == 3

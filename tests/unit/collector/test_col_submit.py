@@ -152,6 +152,17 @@ def test_deferred_crash_is_stored_not_published(make_client, storage, publisher,
     assert publisher.published == []
 
 
+def test_deeply_nested_extra_is_malformed_json_not_a_500(client, store):
+    depth = 200_000
+    body = (b'--B\r\nContent-Disposition: form-data; name="extra"\r\n'
+            b"Content-Type: application/json\r\n\r\n"
+            + b'{"a":' + b"[" * depth + b"]" * depth + b"}\r\n--B--\r\n")
+    result = client.simulate_post("/submit", body=body, headers={
+        "Content-Type": "multipart/form-data; boundary=B"})
+    assert (result.status_code, result.text) == (400, "Discarded=malformed_invalid_json")
+    assert store.objects == {}
+
+
 # -- stage submitter ------------------------------------------------------------------------
 CLIENT_ID = "de1bb258-cbbf-4589-a673-34f800160918"
 

@@ -13,6 +13,8 @@ class Limits:
     max_annotations: int = 1000
     max_annotation_size: int = 2 * 1024 * 1024
     max_annotations_total_size: int = 8 * 1024 * 1024
+    max_json_depth: int = 20
+    max_json_elements: int = 20_000
     max_dumps: int = 100
     max_part_header_size: int = 16 * 1024
     spool_memory_size: int = 4 * 1024 * 1024
@@ -27,6 +29,8 @@ class Limits:
             max_annotations=settings.collector_max_annotations,
             max_annotation_size=settings.collector_max_annotation_size,
             max_annotations_total_size=settings.collector_max_annotations_total_size,
+            max_json_depth=settings.collector_max_json_depth,
+            max_json_elements=settings.collector_max_json_elements,
             max_dumps=settings.collector_max_dumps,
             max_part_header_size=settings.collector_max_part_header_size,
             spool_memory_size=settings.collector_spool_memory_size,

@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from crashline.collector.json_bounds import check_json_bounds
 from crashline.collector.limits import Limits
 from crashline.collector.malformed import Malformed, too_large
 from crashline.collector.multipart import parse_header_params
@@ -133,9 +134,11 @@ class PayloadBuilder:
         self._check_count()
 
     def _end_json(self) -> None:
+        check_json_bounds(self._text, max_depth=self.limits.max_json_depth,
+                          max_elements=self.limits.max_json_elements)
         try:
             value = json.loads(self._text.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise Malformed("invalid_json", 400, str(exc)) from exc
         if not isinstance(value, dict):
             raise Malformed("invalid_json_value", 400, f"JSON {type(value).__name__}")

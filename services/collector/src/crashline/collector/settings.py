@@ -35,6 +35,10 @@ class CollectorSettings(CommonSettings):
     collector_max_annotations: int = Field(1000, ge=1)
     collector_max_annotation_size: int = Field(2 * MiB, ge=1)  # one annotation value
     collector_max_annotations_total_size: int = Field(8 * MiB, ge=1)  # JSON part included
+    # Annotation JSON (the ``extra`` part), bounded before it is parsed: nesting levels, and
+    # containers plus separated items. Real reports are one flat object of strings.
+    collector_max_json_depth: int = Field(20, ge=1, le=500)
+    collector_max_json_elements: int = Field(20_000, ge=1)
     collector_max_dumps: int = Field(100, ge=1)
     collector_max_part_header_size: int = Field(16 * 1024, ge=256)
     # Dumps of one request are kept in memory up to this many bytes in all, then spooled to
