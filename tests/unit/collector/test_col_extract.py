@@ -381,3 +381,57 @@ def test_client_encoding_round_trips():
     payload = extract(body, content_type=f"multipart/form-data; boundary={boundary}")
     assert payload.annotations == {"a": "ü", "b": "2"}
     assert payload.dumps["upload_file_minidump"].data() == b"\0\1"
+
+
+# -- memory really held ---------------------------------------------------------------------
+def held_after(func):
+    """Bytes still allocated (traced) while ``func``'s result is alive."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = func()
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del result
+    return held
+
+
+def test_tiny_dumps_do_not_pin_whole_chunks():
+    # Each tiny dump arrives in its own inflated piece (skipped filler between them): views
+    # of those pieces would hold 100 x 256 KiB while the budget counted 100 x 10 bytes.
+    parts = []
+    for i in range(100):
+        parts.append(part(None, bytes(300 * 1024)))  # no name: skipped
+        parts.append(part(f"d{i}", b"x" * 10, filename="d", content_type=None))
+    body = gzip.compress(body_of(part("ProductName", b"F"), *parts))
+    assert len(body) < 100 * 1024
+    held = held_after(lambda: extract(body, encoding="gzip"))
+    assert held < 4 * 1024 * 1024, f"{held / 2**20:.1f} MiB held for 1 KiB of dumps"
+
+
+def test_budget_charges_the_chunk_a_kept_view_pins():
+    budget = SpoolBudget(1024 * 1024)
+    chunk = bytes(256 * 1024)
+    dump = Dump("d", budget)
+    dump.write(memoryview(chunk)[: 200 * 1024])  # most of the chunk: kept, whole chunk held
+    assert budget.left == 1024 * 1024 - len(chunk)
+    dump.write(memoryview(chunk)[:100])  # a sliver: copied, only its size held
+    assert budget.left == 1024 * 1024 - len(chunk) - 100
+    assert dump.data() == bytes(200 * 1024 + 100)
+    dump.close()
+    assert budget.left == 1024 * 1024
+
+
+def test_long_header_values_are_not_cached():
+    from crashline.collector.multipart import parse_header_params
+
+    def parse_many():
+        for i in range(1500):
+            parse_header_params(f'form-data; name="{i}"; filename="{"x" * 16000}"')
+
+    assert held_after(parse_many) < 1024 * 1024

@@ -141,14 +141,23 @@ _PARAM_RE = re.compile(
 )
 
 
-@lru_cache(maxsize=4096)
+_CACHED_VALUE_SIZE = 256
+
+
 def parse_header_params(value: str) -> tuple[str, dict[str, str]]:
     """``'form-data; name="a"; filename="b"'`` -> ``("form-data", {"name": "a", ...})``.
 
     Parameter names are lower-cased; quoted values are unquoted; RFC 5987 ``name*=`` values
-    (``UTF-8''x%20y``) are decoded and win over the plain form. Cached, because the same
-    header values come again and again: callers must not modify the result.
+    (``UTF-8''x%20y``) are decoded and win over the plain form. Short values are cached,
+    because the same ones come again and again (callers must not modify the result); long
+    ones are not, so the cache holds at most a few hundred KiB whatever clients send.
     """
+    if len(value) <= _CACHED_VALUE_SIZE:
+        return _parse_header_params_cached(value)
+    return _parse_header_params(value)
+
+
+def _parse_header_params(value: str) -> tuple[str, dict[str, str]]:
     main, _, rest = value.partition(";")
     if not rest:
         return main.strip().lower(), {}
@@ -166,6 +175,9 @@ def parse_header_params(value: str) -> tuple[str, dict[str, str]]:
             params[key] = raw
     params.update(extended)
     return main.strip().lower(), params
+
+
+_parse_header_params_cached = lru_cache(maxsize=1024)(_parse_header_params)
 
 
 def _decode_rfc5987(value: str) -> str:

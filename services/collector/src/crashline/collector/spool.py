@@ -9,6 +9,21 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+def _piece_to_keep(data) -> tuple[bytes | memoryview, int]:
+    """What to keep of a piece, and the bytes that keeping it holds in memory.
+
+    A view pins the whole chunk it was cut from (up to a read or inflate piece): a small view
+    of a big chunk is copied out, so a hundred tiny dumps do not hold a hundred chunks; a view
+    that is most of its chunk is kept, charged for the whole chunk."""
+    n = len(data)
+    if isinstance(data, memoryview):
+        whole = memoryview(data.obj).nbytes
+        if n * 2 < whole:
+            return bytes(data), n
+        return data, whole
+    return data, n
+
+
 class SpoolBudget:
     """Bytes of dumps one request may still keep in memory before spooling to disk."""
 
@@ -26,8 +41,8 @@ class Dump:
         self.size = 0
         self._budget = budget
         self._hash = hashlib.sha256()
-        # Pieces as handed over by the parser (views of immutable chunks): joining them once
-        # at the end is far cheaper than growing a bytearray.
+        # Pieces as handed over by the parser (views of immutable chunks, see _piece_to_keep):
+        # joining them once at the end is far cheaper than growing a bytearray.
         self._pieces: list | None = []
         self._in_memory = 0
         self._file: BinaryIO | None = None
@@ -37,10 +52,11 @@ class Dump:
         n = len(data)
         self.size += n
         if self._pieces is not None:
-            if n <= self._budget.left:
-                self._pieces.append(data)
-                self._in_memory += n
-                self._budget.left -= n
+            piece, held = _piece_to_keep(data)
+            if held <= self._budget.left:
+                self._pieces.append(piece)
+                self._in_memory += held
+                self._budget.left -= held
                 return
             # Closed by close(), which the request handler always calls.
             self._file = tempfile.TemporaryFile(dir=self._budget.spool_dir)  # noqa: SIM115
