@@ -84,7 +84,6 @@ def _settings(env_vars: dict[str, str]) -> CommonSettings:
 def collector_env(crashline_env) -> dict[str, str]:
     return {**crashline_env,
             "CRASHLINE_COLLECTOR_WORKERS": "2",
-            "CRASHLINE_COLLECTOR_THREADS": "4",
             "CRASHLINE_COLLECTOR_BODY_TIMEOUT": str(BODY_TIMEOUT),
             "CRASHLINE_COLLECTOR_STAGE_SUBMITTER_TOKEN": STAGE_TOKEN,
             "CRASHLINE_COLLECTOR_RETRY_BACKOFF": "0.05"}

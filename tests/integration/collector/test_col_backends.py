@@ -124,3 +124,32 @@ def test_self_check_names_what_does_not_work(settings_from_env, tmp_path):
     problems = self_check(settings_from_env(storage_backend="s3",
                                             s3_endpoint_url="http://127.0.0.1:1"))
     assert len(problems) == 1 and problems[0].startswith("crash storage (s3) does not work")
+
+
+def test_publisher_pool_shares_few_connections_between_many_requests(crashline_env,
+                                                                      rabbitmq_client):
+    import threading
+
+    from crashline.collector.publisher import PublisherPool
+
+    queue = rabbitmq_client.names.standard
+    rabbitmq_client.purge(queue)
+    pool = PublisherPool(crashline_env["CRASHLINE_RABBITMQ_URL"], rabbitmq_client.names, 2)
+    sent = [f"pool-{i}-{j}" for i in range(12) for j in range(5)]
+
+    def publish(bodies):
+        for body in bodies:
+            pool.publish(queue, body)
+
+    threads = [threading.Thread(target=publish, args=(sent[i * 5:(i + 1) * 5],))
+               for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert sorted(queued_ids(rabbitmq_client, queue)) == sorted(sent)  # all confirmed
+        assert pool._idle.qsize() == 2  # two connections served twelve concurrent requests
+        pool.check()
+    finally:
+        pool.close()

@@ -9,12 +9,13 @@ import falcon
 
 from crashline.collector.limits import Limits
 from crashline.collector.mover import CrashMover, Publisher
+from crashline.collector.publisher import PublisherPool
 from crashline.collector.settings import CollectorSettings, get_settings
 from crashline.collector.submit import SubmitResource
 from crashline.collector.throttler import Throttler
 from crashline.common.health import add_health_routes
 from crashline.common.logs import setup_logging
-from crashline.common.queue import QueueNames, RabbitMQ, ThreadLocalPublisher
+from crashline.common.queue import QueueNames, RabbitMQ
 from crashline.common.retry import Backoff
 from crashline.common.storage import CrashStorage, storage_from_settings
 
@@ -29,11 +30,12 @@ def collector_version() -> str:
         return "unknown"
 
 
-def make_publisher(settings: CollectorSettings) -> ThreadLocalPublisher:
-    # One connection per thread; a single connection attempt per publish attempt, because the
-    # mover does the retrying (with its own backoff) and must give up in bounded time.
-    return ThreadLocalPublisher(settings.rabbitmq_url, QueueNames(settings.queue_prefix),
-                                connect_attempts=1, retry_delay=0)
+def make_publisher(settings: CollectorSettings) -> PublisherPool:
+    # A single connection attempt per publish attempt, because the mover does the retrying
+    # (with its own backoff) and must give up in bounded time.
+    return PublisherPool(settings.rabbitmq_url, QueueNames(settings.queue_prefix),
+                         settings.collector_publish_connections,
+                         connect_attempts=1, retry_delay=0)
 
 
 def self_check(settings: CollectorSettings) -> list[str]:
@@ -83,6 +85,7 @@ def create_app(
         mover=mover,
         stage_submitter_token=settings.collector_stage_submitter_token.get_secret_value(),
         body_timeout=settings.collector_body_timeout,
+        body_deadline=settings.collector_body_deadline,
         max_drain_size=settings.collector_max_drain_size,
         retry_after=settings.collector_retry_after,
         collector_version=collector_version(),

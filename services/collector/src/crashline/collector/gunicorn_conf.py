@@ -22,10 +22,10 @@ _settings = get_settings()
 
 bind = _settings.collector_bind
 workers = _settings.collector_workers
-threads = _settings.collector_threads
-worker_class = "gthread"
+worker_class = "crashline.collector.worker.CollectorWorker"
+worker_connections = _settings.collector_worker_connections
 keepalive = _settings.collector_keepalive
-timeout = 120  # worker heartbeat; a request's own waits are bounded by the body timeout
+timeout = 120  # worker heartbeat; a request's own waits are bounded by its deadlines
 graceful_timeout = 30
 errorlog = "-"
 loglevel = _settings.log_level.lower()
@@ -63,8 +63,8 @@ def _keep_freed_memory() -> None:
 
     Each report allocates a few blocks of hundreds of KiB (body pieces, inflated data, the
     dump); by default glibc maps and unmaps them every time, and the page faults of mapping
-    them again cost more CPU than parsing the report. Memory stays bounded by the largest
-    working set of the worker's threads.
+    them again cost CPU. The price: the worker keeps the memory of its largest moment (up
+    to 128 MiB of free heap) for good, which is why it is off by default.
     """
     import ctypes
     import ctypes.util

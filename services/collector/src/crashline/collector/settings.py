@@ -16,18 +16,26 @@ RULES_DIR = Path(__file__).resolve().parent / "throttle_rules"
 class CollectorSettings(CommonSettings):
     service_name: str = "crashline-collector"
 
-    # Server (gunicorn). Two workers with a few threads each keep both cores of a small
-    # machine busy: parsing, inflating and hashing hold the GIL, storage and queue waits don't.
+    # Server (gunicorn, gevent workers: see worker.py for why). Two workers keep both cores
+    # of a small machine busy; each serves up to ``worker_connections`` clients at once, slow
+    # ones included, and publishes through a few shared RabbitMQ connections.
     collector_bind: str = "127.0.0.1:8000"
     collector_workers: int = Field(2, ge=1)
-    collector_threads: int = Field(4, ge=1)
-    collector_keepalive: int = Field(5, ge=0)
-    # Keep freed large blocks in the worker instead of returning them to the kernel after
-    # every request (see gunicorn_conf.post_fork): saves page faults, costs a little RSS.
-    collector_keep_freed_memory: bool = True
-    # Seconds to wait for the next piece of a request body before giving up (408); a client
-    # that claims more bytes than it sends must not hold a thread forever.
+    collector_worker_connections: int = Field(1000, ge=1)
+    collector_publish_connections: int = Field(4, ge=1)
+    collector_keepalive: int = Field(5, ge=1)  # idle seconds; part of the head deadline
+    # Seconds a request head (request line and headers) may take to arrive, after the
+    # keep-alive idle time: a slow-headers client is cut off then.
+    collector_header_timeout: float = Field(10.0, gt=0)
+    # Seconds to wait for the next piece of a request body (408), and seconds the whole body
+    # may take (408 too): a client that sends a byte every few seconds passes the first bound
+    # and not the second.
     collector_body_timeout: float = Field(10.0, gt=0)
+    collector_body_deadline: float = Field(120.0, gt=0)
+    # Keep freed large blocks in the worker instead of returning them to the kernel after
+    # every request (see gunicorn_conf.post_fork): fewer page faults, but a worker then keeps
+    # the memory of its largest request. Off: memory goes back after a hostile request.
+    collector_keep_freed_memory: bool = False
 
     # Limits on what a client may send (each refused with a clear reason, nothing stored).
     collector_max_body_size: int = Field(25 * MiB, ge=1)  # bytes on the wire (compressed)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import falcon
 
 from crashline.collector import metrics
+from crashline.collector.deadline import Deadline, DeadlineExceeded
 from crashline.collector.extract import extract_payload
 from crashline.collector.limits import Limits
 from crashline.collector.malformed import Malformed
@@ -51,6 +52,7 @@ class SubmitResource:
         mover: CrashMover,
         stage_submitter_token: str = "",
         body_timeout: float = 10.0,
+        body_deadline: float = 120.0,
         max_drain_size: int = 50 * 1024 * 1024,
         retry_after: int = 60,
         collector_version: str = "unknown",
@@ -61,6 +63,7 @@ class SubmitResource:
         self.mover = mover
         self.stage_submitter_token = stage_submitter_token
         self.body_timeout = body_timeout
+        self.body_deadline = body_deadline
         self.max_drain_size = max_drain_size
         self.retry_after = retry_after
         self.collector_version = collector_version
@@ -79,20 +82,21 @@ class SubmitResource:
     def _submit(self, req: falcon.Request, resp: falcon.Response) -> None:
         sock = req.env.get("gunicorn.socket")
         if sock is not None:
-            # A body that stops arriving must not hold this thread: gunicorn resets the
+            # A body that stops arriving must not hold this request: gunicorn resets the
             # socket to blocking for each request, so this lasts for this request only.
             sock.settimeout(self.body_timeout)
+        read = self._reader(req.stream, Deadline(self.body_deadline))
         try:
-            payload = self._extract(req)
+            payload = self._extract(req, read)
         except Malformed as exc:
-            self._refuse(req, resp, exc)
+            self._refuse(req, resp, exc, read)
             return
         try:
             self._handle(req, resp, payload)
         finally:
             payload.close()
 
-    def _extract(self, req: falcon.Request) -> Payload:
+    def _extract(self, req: falcon.Request, read: Callable[[int], bytes]) -> Payload:
         length_header = req.get_header("Content-Length")
         try:
             content_length = int(length_header) if length_header is not None else None
@@ -103,7 +107,7 @@ class SubmitResource:
             raise Malformed("invalid_content_length", 400, f"Content-Length {content_length}")
         chunked = "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
         return extract_payload(
-            self._reader(req.stream),
+            read,
             content_type=req.get_header("Content-Type"),
             content_encoding=req.get_header("Content-Encoding"),
             content_length=content_length,
@@ -111,12 +115,15 @@ class SubmitResource:
             limits=self.limits,
         )
 
-    def _reader(self, stream):
-        """``stream.read`` with the server's failures turned into answers."""
+    def _reader(self, stream, deadline: Deadline) -> Callable[[int], bytes]:
+        """``stream.read`` within the body's deadline, the server's failures turned into
+        answers."""
 
         def read(size: int) -> bytes:
             try:
-                return stream.read(size)
+                return deadline.call(stream.read, size)
+            except DeadlineExceeded as exc:
+                raise Malformed("body_timeout", 408, f"body {exc}") from None
             except TimeoutError as exc:
                 raise Malformed("body_timeout", 408,
                                 f"no data for {self.body_timeout}s") from exc
@@ -126,7 +133,8 @@ class SubmitResource:
 
         return read
 
-    def _refuse(self, req: falcon.Request, resp: falcon.Response, exc: Malformed) -> None:
+    def _refuse(self, req: falcon.Request, resp: falcon.Response, exc: Malformed,
+                read: Callable[[int], bytes]) -> None:
         metrics.MALFORMED.labels(exc.reason).inc()
         log.info("refused: malformed_%s %s (user agent %r)", exc.reason, exc.detail,
                  req.user_agent)
@@ -134,19 +142,19 @@ class SubmitResource:
         resp.text = f"Discarded=malformed_{exc.reason}"
         if exc.status == 408:
             return  # the client stopped sending; gunicorn closes the connection
-        self._drain(req)
+        self._drain(read)
 
-    def _drain(self, req: falcon.Request) -> None:
-        """Read what is left of the body (bounded) so the client, still sending, gets the
-        answer instead of a reset connection."""
+    def _drain(self, read: Callable[[int], bytes]) -> None:
+        """Read what is left of the body (bounded in size and by the body's deadline) so the
+        client, still sending, gets the answer instead of a reset connection."""
         left = self.max_drain_size
         try:
             while left > 0:
-                chunk = req.stream.read(min(left, 1024 * 1024))
+                chunk = read(min(left, 1024 * 1024))
                 if not chunk:
                     return
                 left -= len(chunk)
-        except Exception:  # the client is gone, stalled or garbled: gunicorn closes
+        except Malformed:  # the client is gone, stalled, too slow or garbled: gunicorn closes
             return
 
     def _handle(self, req: falcon.Request, resp: falcon.Response, payload: Payload) -> None:
