@@ -1,6 +1,6 @@
 """Collector benchmark: accepted crashes per second, latency, and memory per worker.
 
-Starts ``crashline-collector`` (gunicorn, the recommended workers/threads for 2 cores) with
+Starts ``crashline-collector`` (gunicorn, the recommended gevent workers for 2 cores) with
 local-disk storage and then with S3 (the local stack's endpoint), publishing to the real
 RabbitMQ, and drives it from this process: threads on keep-alive connections posting a
 pre-built realistic report (one 400 KB minidump of realistic entropy, 40 annotations,
@@ -249,8 +249,7 @@ def cleanup_bucket(env: dict[str, str]) -> None:
 
 def bench_backend(name: str, env: dict[str, str], body: bytes, headers: dict[str, str],
                   args, workdir: Path, big: tuple[bytes, dict[str, str]] | None) -> None:
-    print(f"-- {name}: workers={env['CRASHLINE_COLLECTOR_WORKERS']} "
-          f"threads={env['CRASHLINE_COLLECTOR_THREADS']}", flush=True)
+    print(f"-- {name}: workers={env['CRASHLINE_COLLECTOR_WORKERS']} (gevent)", flush=True)
     with CollectorProcess(env, workdir / f"{name}.log") as collector:
         for clients in args.clients:
             runs = []
@@ -293,7 +292,6 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--backends", nargs="+", default=["local", "s3"])
     parser.add_argument("--fsync", choices=["true", "false"], default="true")
     parser.add_argument("--big-connections", type=int, default=8)
@@ -309,7 +307,6 @@ def main() -> int:
     base = {
         "CRASHLINE_QUEUE_PREFIX": f"crashline-bench-{run_id}",
         "CRASHLINE_COLLECTOR_WORKERS": str(args.workers),
-        "CRASHLINE_COLLECTOR_THREADS": str(args.threads),
         "CRASHLINE_LOG_LEVEL": "WARNING",
         "CRASHLINE_LOG_FORMAT": "text",
         "CRASHLINE_STORAGE_FSYNC": args.fsync,
