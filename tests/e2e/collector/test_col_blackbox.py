@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import http.client
 import json
+import os
 import re
 import socket
 import time
@@ -465,6 +466,21 @@ def test_gzip_bomb_is_refused(collector):
                         (b"\0", 401 * MiB), b"\r\n--BOUND--\r\n"])
     assert len(bomb) < 2 * MiB
     discarded(post(collector, bomb, {**FORM, "Content-Encoding": "gzip"}), 413,
+              "malformed_compression_ratio_too_high")
+
+
+def test_inflated_size_is_capped_at_a_plausible_ratio(collector):
+    # about 16:1, under the ratio cap, past the 100 MiB inflated cap
+    head = form_body(text_part("ProductName", b"Firefox")).rsplit(b"--BOUND--", 1)[0]
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    out = [compressor.compress(head + b"--BOUND\r\n" + file_part("upload_file_minidump", b""))]
+    noise = os.urandom(64 * 1024)
+    for _ in range(101):
+        out.append(compressor.compress(noise + bytes(MiB - len(noise))))
+    out.append(compressor.compress(b"\r\n--BOUND--\r\n") + compressor.flush())
+    body = b"".join(out)
+    assert 101 * MiB / len(body) < 20
+    discarded(post(collector, body, {**FORM, "Content-Encoding": "gzip"}), 413,
               "malformed_inflated_too_large")
 
 

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 
 import pytest
 
@@ -158,6 +159,51 @@ def test_gzip_bomb_stops_at_the_inflated_cap():
     assert len(bomb) < 10_000
     malformed("inflated_too_large", 413)(bomb, encoding="gzip",
                                          limits=Limits(max_inflated_size=1_000_000))
+
+
+def test_compression_ratio_is_capped_past_the_floor():
+    # 100 KB of gzip stored 100 MiB before; now 20 times the compressed size at most
+    bomb = gzip.compress(body_of(part("a", b"x"), part("d", b"\0" * 3_000_000, filename="d")))
+    malformed("compression_ratio_too_high", 413)(bomb, encoding="gzip")
+    limits = Limits(max_compression_ratio=5000)
+    assert extract(bomb, encoding="gzip", limits=limits).dumps["d"].size == 3_000_000
+    # small reports may compress as well as they like
+    small = gzip.compress(body_of(part("a", b"x" * 900_000)))
+    assert len(small) * 20 < 900_000
+    assert len(extract(small, encoding="gzip").annotations["a"]) == 900_000
+
+
+def test_the_ratio_counts_the_declared_compressed_size():
+    # A zero-filled region early in a dump inflates far more than the body as a whole.
+    zeros_first = body_of(part("a", b"x"), part("d", bytes(4_000_000) + os.urandom(400_000),
+                                                filename="d"))
+    body = gzip.compress(zeros_first)
+    assert len(zeros_first) / len(body) < 20
+    limits = Limits(read_chunk_size=4096)
+    assert extract(body, encoding="gzip", limits=limits).dumps["d"].size == 4_400_000
+    malformed("compression_ratio_too_high", 413)(body, encoding="gzip", length=None,
+                                                 chunked=True, limits=limits)  # undeclared
+
+
+def assert_fits_the_default_caps(dump: bytes) -> None:
+    body = gzip.compress(body_of(part("ProductName", b"F"),
+                                 part("upload_file_minidump", dump, filename="d")), 9)
+    # with room to spare: real dumps compress at most a third as well as refused
+    assert len(dump) / len(gzip.compress(dump, 9)) * 3 < Limits().max_compression_ratio
+    assert extract(body, encoding="gzip").dumps["upload_file_minidump"].size == len(dump)
+
+
+def test_synthetic_dumps_fit_the_default_caps():
+    from processor_support.minidump import build_minidump
+
+    assert_fits_the_default_caps(build_minidump())
+
+
+def test_corpus_dumps_fit_the_default_caps(corpus):
+    dumps = sorted((corpus / "minidumps").glob("*.dmp"))
+    assert dumps
+    for path in dumps:
+        assert_fits_the_default_caps(path.read_bytes())
 
 
 def test_inflater_bounds_each_piece():
@@ -410,7 +456,8 @@ def test_tiny_dumps_do_not_pin_whole_chunks():
         parts.append(part(f"d{i}", b"x" * 10, filename="d", content_type=None))
     body = gzip.compress(body_of(part("ProductName", b"F"), *parts))
     assert len(body) < 100 * 1024
-    held = held_after(lambda: extract(body, encoding="gzip"))
+    limits = Limits(max_compression_ratio=1000)  # a ratio the default would refuse
+    held = held_after(lambda: extract(body, encoding="gzip", limits=limits))
     assert held < 4 * 1024 * 1024, f"{held / 2**20:.1f} MiB held for 1 KiB of dumps"
 
 

@@ -220,6 +220,37 @@ def test_storage_down_answers_503_and_leaves_no_complete_crash(make_client, stor
     assert publisher.published == []
 
 
+def metric(client, name: str, **labels) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(client.simulate_get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+def test_compression_bomb_answers_413_and_is_counted(client, store):
+    before = metric(client, "crashline_collector_malformed_total",
+                    reason="compression_ratio_too_high")
+    result = post(client, dumps={"upload_file_minidump": bytes(5_000_000)}, compress=True)
+    assert (result.status_code, result.text) == (
+        413, "Discarded=malformed_compression_ratio_too_high")
+    assert store.objects == {}
+    assert metric(client, "crashline_collector_malformed_total",
+                  reason="compression_ratio_too_high") == before + 1
+
+
+def test_low_free_disk_answers_503_and_stores_nothing(make_client, store):
+    client = make_client(collector_min_free_disk=2**62, collector_retry_after=42)
+    before = metric(client, "crashline_collector_low_disk_total")
+    result = post(client)
+    assert (result.status_code, result.headers.get("retry-after"), result.text) == (503, "42", "")
+    assert store.objects == {}
+    assert metric(client, "crashline_collector_low_disk_total") == before + 1
+    assert post(make_client(collector_min_free_disk=0)).status_code == 200
+
+
 def test_queue_down_answers_success_and_records_pending(make_client, storage, publisher):
     publisher.failures = 99
     result = post(make_client(collector_publish_attempts=2))

@@ -7,6 +7,7 @@ from importlib import metadata
 
 import falcon
 
+from crashline.collector.disk import FreeDiskGuard
 from crashline.collector.limits import Limits
 from crashline.collector.mover import CrashMover, Publisher
 from crashline.collector.publisher import PublisherPool
@@ -17,6 +18,7 @@ from crashline.common.health import add_health_routes
 from crashline.common.logs import setup_logging
 from crashline.common.queue import QueueNames, RabbitMQ
 from crashline.common.retry import Backoff
+from crashline.common.settings import StorageBackend
 from crashline.common.storage import CrashStorage, storage_from_settings
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,8 @@ def create_app(
         body_deadline=settings.collector_body_deadline,
         max_drain_size=settings.collector_max_drain_size,
         retry_after=settings.collector_retry_after,
+        disk_guard=(FreeDiskGuard(settings.storage_path, settings.collector_min_free_disk)
+                    if settings.storage_backend is StorageBackend.LOCAL else None),
         collector_version=collector_version(),
     )
     app = falcon.App(media_type=falcon.MEDIA_JSON)

@@ -40,7 +40,8 @@ def extract_payload(
 
     builder = PayloadBuilder(limits)
     parser = MultipartParser(boundary, builder, max_header_size=limits.max_part_header_size)
-    inflater = Inflater(limits.max_inflated_size) if gzipped else None
+    inflater = Inflater(limits.max_inflated_size, limits.max_compression_ratio,
+                        compressed_size=content_length) if gzipped else None
     received = 0
     try:
         try:

@@ -9,7 +9,8 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Limits:
     max_body_size: int = 25 * 1024 * 1024
-    max_inflated_size: int = 400 * 1024 * 1024
+    max_inflated_size: int = 100 * 1024 * 1024
+    max_compression_ratio: float = 20.0
     max_annotations: int = 1000
     max_annotation_size: int = 2 * 1024 * 1024
     max_annotations_total_size: int = 8 * 1024 * 1024
@@ -26,6 +27,7 @@ class Limits:
         return cls(
             max_body_size=settings.collector_max_body_size,
             max_inflated_size=settings.collector_max_inflated_size,
+            max_compression_ratio=settings.collector_max_compression_ratio,
             max_annotations=settings.collector_max_annotations,
             max_annotation_size=settings.collector_max_annotation_size,
             max_annotations_total_size=settings.collector_max_annotations_total_size,

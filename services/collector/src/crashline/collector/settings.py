@@ -39,7 +39,11 @@ class CollectorSettings(CommonSettings):
 
     # Limits on what a client may send (each refused with a clear reason, nothing stored).
     collector_max_body_size: int = Field(25 * MiB, ge=1)  # bytes on the wire (compressed)
-    collector_max_inflated_size: int = Field(400 * MiB, ge=1)  # a gzip body, once inflated
+    # A gzip body once inflated, in bytes and as a multiple of its compressed size (over
+    # 1 MiB). Measured (README): dumps compress 1.8:1 to 5.5:1; the caps leave room, and one
+    # 100 KB request can no longer store 100 MB.
+    collector_max_inflated_size: int = Field(100 * MiB, ge=1)
+    collector_max_compression_ratio: float = Field(20.0, gt=1)
     collector_max_annotations: int = Field(1000, ge=1)
     collector_max_annotation_size: int = Field(2 * MiB, ge=1)  # one annotation value
     collector_max_annotations_total_size: int = Field(8 * MiB, ge=1)  # JSON part included
@@ -70,6 +74,9 @@ class CollectorSettings(CommonSettings):
     collector_retry_backoff: float = Field(0.1, ge=0)  # first sleep; doubles up to the max
     collector_retry_backoff_max: float = Field(2.0, ge=0)
     collector_retry_after: int = Field(60, ge=1)  # seconds, sent with 503 when storage fails
+    # Local storage only: with less free disk than this under CRASHLINE_STORAGE_PATH, answer
+    # 503 + Retry-After instead of storing (0: never). A full disk would fail every write.
+    collector_min_free_disk: int = Field(1024 * MiB, ge=0)
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ import falcon
 
 from crashline.collector import metrics
 from crashline.collector.deadline import Deadline, DeadlineExceeded
+from crashline.collector.disk import FreeDiskGuard
 from crashline.collector.extract import extract_payload
 from crashline.collector.limits import Limits
 from crashline.collector.malformed import Malformed
@@ -55,6 +56,7 @@ class SubmitResource:
         body_deadline: float = 120.0,
         max_drain_size: int = 50 * 1024 * 1024,
         retry_after: int = 60,
+        disk_guard: FreeDiskGuard | None = None,
         collector_version: str = "unknown",
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ):
@@ -66,6 +68,7 @@ class SubmitResource:
         self.body_deadline = body_deadline
         self.max_drain_size = max_drain_size
         self.retry_after = retry_after
+        self.disk_guard = disk_guard
         self.collector_version = collector_version
         self.clock = clock
 
@@ -86,6 +89,13 @@ class SubmitResource:
             # socket to blocking for each request, so this lasts for this request only.
             sock.settimeout(self.body_timeout)
         read = self._reader(req.stream, Deadline(self.body_deadline))
+        if self.disk_guard is not None and self.disk_guard.low():
+            metrics.LOW_DISK.inc()
+            log.error("refused: less than %d bytes free under local storage",
+                      self.disk_guard.min_free)
+            self._unavailable(resp)
+            self._drain(read)
+            return
         try:
             payload = self._extract(req, read)
         except Malformed as exc:
@@ -202,13 +212,17 @@ class SubmitResource:
                     resp.text = "Discarded=malformed_invalid_uuid"
                     return
                 except SaveFailed:
-                    resp.status = falcon.HTTP_503
-                    resp.set_header("Retry-After", str(self.retry_after))
-                    resp.text = ""
+                    self._unavailable(resp)
                     return
                 if decision.result is Result.ACCEPT:
                     self.mover.publish(crash_id)
             resp.text = f"CrashID=bp-{crash_id}\n"
+
+    def _unavailable(self, resp: falcon.Response) -> None:
+        """Not taken, nothing stored: the client keeps the crash and tries again later."""
+        resp.status = falcon.HTTP_503
+        resp.set_header("Retry-After", str(self.retry_after))
+        resp.text = ""
 
     def _authorized(self, req: falcon.Request) -> bool:
         token = self.stage_submitter_token
