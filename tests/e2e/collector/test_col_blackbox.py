@@ -495,6 +495,27 @@ def test_annotation_too_large(collector):
 
 
 # -- checklist 34-35: health -----------------------------------------------------------------
+def raw_exchange(collector, data: bytes) -> Answer:
+    with socket.create_connection((collector.host, collector.port), timeout=30) as sock:
+        sock.sendall(data)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return Answer(response.status, {k.lower(): v for k, v in response.getheaders()},
+                      response.read())
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"POST /submit?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),  # line too long
+    (b"NOT HTTP AT ALL\r\n\r\n", 400),
+    (b"POST /submit HTTP/1.1\r\nBad Header\r\n\r\n", 400),
+])
+def test_server_level_errors_are_json(collector, request_bytes, status):
+    answer = raw_exchange(collector, request_bytes)
+    assert answer.status == status, answer
+    assert answer.headers["content-type"] == "application/json", answer
+    assert json.loads(answer.body)["title"].startswith(str(status)), answer
+
+
 def test_health_endpoints(collector):
     response = requests.get(f"{collector.url}/__lbheartbeat__", timeout=10)
     assert response.status_code == 200

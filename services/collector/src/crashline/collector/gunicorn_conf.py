@@ -54,6 +54,9 @@ def on_starting(server) -> None:
 
 
 def post_fork(server, worker) -> None:
+    from crashline.common import gunicorn_errors
+
+    gunicorn_errors.install()  # gunicorn's own 400/414/431 answers in JSON, not HTML
     if _settings.collector_keep_freed_memory:
         _keep_freed_memory()
 
