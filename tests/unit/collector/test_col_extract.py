@@ -17,8 +17,9 @@ from crashline.collector.headers import boundary_from_content_type, is_gzip_enco
 from crashline.collector.inflate import Inflater
 from crashline.collector.limits import Limits
 from crashline.collector.malformed import Malformed
+from crashline.collector.memory import MemoryBudget, Unavailable, WorkerMemory
 from crashline.collector.payload import remove_banned_annotations, sanitize_dump_name
-from crashline.collector.spool import Dump, SpoolBudget
+from crashline.collector.spool import Dump
 
 
 def part(name, value: bytes, *, filename=None, content_type="text/plain; charset=utf-8"):
@@ -388,8 +389,8 @@ def test_part_header_limit_is_a_structure_error():
 
 # -- spooling -------------------------------------------------------------------------------
 def test_dumps_spool_to_disk_past_the_memory_budget(tmp_path):
-    budget = SpoolBudget(100, tmp_path)
-    small, big = Dump("small", budget), Dump("big", budget)
+    budget = MemoryBudget(100)
+    small, big = Dump("small", budget, tmp_path), Dump("big", budget, tmp_path)
     small.write(b"s" * 60)
     big.write(b"b" * 30)
     big.write(b"b" * 30)  # 120 > 100: spooled
@@ -406,7 +407,7 @@ def test_payload_with_big_dump_is_spooled():
     dump = bytes(range(256)) * 4096  # 1 MiB
     body = body_of(part("a", b"1"), part("upload_file_minidump", dump, filename="x",
                                          content_type="application/octet-stream"))
-    payload = extract(body, limits=Limits(spool_memory_size=64 * 1024, read_chunk_size=4096))
+    payload = extract(body, limits=Limits(dump_memory=64 * 1024, read_chunk_size=4096))
     assert payload.dumps["upload_file_minidump"].spooled
     assert payload.dumps["upload_file_minidump"].data().read() == dump
     payload.close()
@@ -462,7 +463,7 @@ def test_tiny_dumps_do_not_pin_whole_chunks():
 
 
 def test_budget_charges_the_chunk_a_kept_view_pins():
-    budget = SpoolBudget(1024 * 1024)
+    budget = MemoryBudget(1024 * 1024)
     chunk = bytes(256 * 1024)
     dump = Dump("d", budget)
     dump.write(memoryview(chunk)[: 200 * 1024])  # most of the chunk: kept, whole chunk held
@@ -482,3 +483,44 @@ def test_long_header_values_are_not_cached():
             parse_header_params(f'form-data; name="{i}"; filename="{"x" * 16000}"')
 
     assert held_after(parse_many) < 1024 * 1024
+
+
+# -- the worker's memory, shared by its requests --------------------------------------------
+def test_requests_of_a_worker_share_its_annotation_memory():
+    memory = WorkerMemory(MemoryBudget(10**9), MemoryBudget(20_000))
+    limits = Limits()
+    big = body_of(part("a", b"x" * 15_000))
+
+    def extract_with_memory(body):
+        stream = io.BytesIO(body)
+        return extract_payload(stream.read, content_type="multipart/form-data; boundary=BOUND",
+                               content_encoding=None, content_length=len(body), chunked=False,
+                               limits=limits, memory=memory)
+
+    first = extract_with_memory(big)  # still being handled: its annotations are held
+    with pytest.raises(Unavailable):
+        extract_with_memory(big)
+    assert memory.annotations.left == 20_000 - 15_000  # the refused one gave its share back
+    first.close()
+    assert memory.annotations.left == 20_000
+    extract_with_memory(big).close()
+
+
+def test_requests_of_a_worker_share_its_dump_memory(tmp_path):
+    memory = WorkerMemory(MemoryBudget(100_000), MemoryBudget(10**9), tmp_path)
+    limits = Limits(read_chunk_size=4096)
+    body = body_of(part("a", b"1"), part("d", os.urandom(60_000), filename="d",
+                                         content_type="application/octet-stream"))
+
+    def extract_with_memory():
+        stream = io.BytesIO(body)
+        return extract_payload(stream.read, content_type="multipart/form-data; boundary=BOUND",
+                               content_encoding=None, content_length=len(body), chunked=False,
+                               limits=limits, memory=memory)
+
+    first, second = extract_with_memory(), extract_with_memory()
+    assert not first.dumps["d"].spooled and second.dumps["d"].spooled
+    assert first.dumps["d"].data() == second.dumps["d"].data().read()
+    first.close()
+    second.close()
+    assert memory.dumps.left == 100_000

@@ -13,6 +13,7 @@ from crashline.collector.headers import boundary_from_content_type, is_gzip_enco
 from crashline.collector.inflate import Inflater
 from crashline.collector.limits import Limits
 from crashline.collector.malformed import Malformed, too_large
+from crashline.collector.memory import WorkerMemory
 from crashline.collector.multipart import MultipartError, MultipartParser
 from crashline.collector.payload import Payload, PayloadBuilder
 
@@ -25,8 +26,11 @@ def extract_payload(
     content_length: int | None,
     chunked: bool,
     limits: Limits,
+    memory: WorkerMemory | None = None,
 ) -> Payload:
-    """Read the body through ``read(n)`` and return the parsed payload, or raise Malformed.
+    """Read the body through ``read(n)`` and return the parsed payload, or raise Malformed
+    (or :class:`~crashline.collector.memory.Unavailable`). ``memory``: the worker's budgets
+    (default: budgets of this request alone).
 
     ``content_length`` None with ``chunked`` means a chunked body whose size is counted as it
     comes; with neither, there is no body to read.
@@ -38,7 +42,7 @@ def extract_payload(
         raise too_large("too_large", f"body of {content_length} bytes")
     gzipped = is_gzip_encoded(content_encoding)
 
-    builder = PayloadBuilder(limits)
+    builder = PayloadBuilder(limits, memory or WorkerMemory.from_limits(limits))
     parser = MultipartParser(boundary, builder, max_header_size=limits.max_part_header_size)
     inflater = Inflater(limits.max_inflated_size, limits.max_compression_ratio,
                         compressed_size=content_length) if gzipped else None

@@ -18,7 +18,9 @@ class Limits:
     max_json_elements: int = 20_000
     max_dumps: int = 100
     max_part_header_size: int = 16 * 1024
-    spool_memory_size: int = 4 * 1024 * 1024
+    # per worker, shared by its requests (see memory.py)
+    dump_memory: int = 32 * 1024 * 1024
+    annotation_memory: int = 32 * 1024 * 1024
     spool_dir: Path | None = None
     read_chunk_size: int = 256 * 1024
 
@@ -35,7 +37,8 @@ class Limits:
             max_json_elements=settings.collector_max_json_elements,
             max_dumps=settings.collector_max_dumps,
             max_part_header_size=settings.collector_max_part_header_size,
-            spool_memory_size=settings.collector_spool_memory_size,
+            dump_memory=settings.collector_dump_memory,
+            annotation_memory=settings.collector_annotation_memory,
             spool_dir=settings.collector_spool_dir,
             read_chunk_size=settings.collector_read_chunk_size,
         )

@@ -17,8 +17,10 @@ MALFORMED = Counter("crashline_collector_malformed_total",
                     "Requests refused before throttling, by reason (413s included: "
                     "too_large, inflated_too_large, compression_ratio_too_high, "
                     "annotation_too_large)", ["reason"])
-LOW_DISK = Counter("crashline_collector_low_disk_total",
-                   "Requests answered 503 because local storage has too little free disk")
+UNAVAILABLE = Counter("crashline_collector_unavailable_total",
+                      "Requests answered 503 + Retry-After before anything was stored, by "
+                      "reason: low_disk (local storage), memory (the worker's budget)",
+                      ["reason"])
 UNAUTHORIZED_UUID = Counter("crashline_collector_unauthorized_uuid_total",
                             "Crashes with a uuid annotation but no valid stage-submitter token")
 PAYLOAD_BYTES = Counter("crashline_collector_payload_bytes_total",

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from crashline.collector.json_bounds import check_json_bounds
 from crashline.collector.limits import Limits
 from crashline.collector.malformed import Malformed, too_large
+from crashline.collector.memory import MemoryBudget, Unavailable, WorkerMemory
 from crashline.collector.multipart import parse_header_params
-from crashline.collector.spool import Dump, SpoolBudget
+from crashline.collector.spool import Dump
 
 # Dump names that would collide with other objects of a crash in storage.
 RESERVED_DUMP_NAMES = frozenset({"dump", "dump_names", "raw_crash", "processed_crash",
@@ -38,25 +39,30 @@ class Payload:
     compressed: bool = False
     size: int = 0  # bytes on the wire (compressed size for gzip)
     inflated_size: int | None = None
+    # Annotation bytes counted against the worker's budget until the request is done.
+    annotation_budget: MemoryBudget | None = None
+    annotation_bytes: int = 0
 
     def close(self) -> None:
         for dump in self.dumps.values():
             dump.close()
+        if self.annotation_budget is not None:
+            self.annotation_budget.give(self.annotation_bytes)
+            self.annotation_bytes = 0
 
 
 class PayloadBuilder:
     """Receives multipart events and sorts parts into annotations and dumps."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, memory: WorkerMemory):
         self.limits = limits
-        self.payload = Payload()
-        self.budget = SpoolBudget(limits.spool_memory_size, limits.spool_dir)
+        self.memory = memory
+        self.payload = Payload(annotation_budget=memory.annotations)
         self._kind = _SKIP
         self._name = ""
         self._charset = "utf-8"
         self._text = bytearray()
         self._dump: Dump | None = None
-        self._annotation_bytes = 0
         self._has_json = False
         self._has_form = False
 
@@ -92,7 +98,7 @@ class PayloadBuilder:
             raise Malformed("too_many_dumps", 400, f"more than {self.limits.max_dumps} dumps")
         if content_type != "application/octet-stream":
             self.payload.notes.append(f"unknown content type: {name} {content_type}")
-        self._dump = dumps[name] = Dump(name, self.budget)
+        self._dump = dumps[name] = Dump(name, self.memory.dumps, self.memory.spool_dir)
         self._kind = _DUMP
 
     def part_data(self, data: memoryview) -> None:
@@ -100,13 +106,15 @@ class PayloadBuilder:
         if kind == _DUMP:
             self._dump.write(data)
         elif kind != _SKIP:
-            self._annotation_bytes += len(data)
+            if not self.memory.annotations.take(len(data)):
+                raise Unavailable("the worker's annotation memory is spent")
+            self.payload.annotation_bytes += len(data)
             # A text part is one annotation; a JSON part holds them all.
             if kind == _TEXT and len(self._text) + len(data) > self.limits.max_annotation_size:
                 raise too_large("annotation_too_large",
                                 f"annotation {self._name!r} over "
                                 f"{self.limits.max_annotation_size} bytes")
-            if self._annotation_bytes > self.limits.max_annotations_total_size:
+            if self.payload.annotation_bytes > self.limits.max_annotations_total_size:
                 raise too_large("annotation_too_large", "annotations over "
                                 f"{self.limits.max_annotations_total_size} bytes in all")
             self._text += data

@@ -53,9 +53,11 @@ class CollectorSettings(CommonSettings):
     collector_max_json_elements: int = Field(20_000, ge=1)
     collector_max_dumps: int = Field(100, ge=1)
     collector_max_part_header_size: int = Field(16 * 1024, ge=256)
-    # Dumps of one request are kept in memory up to this many bytes in all, then spooled to
-    # temporary files: bounds memory per thread whatever the report size.
-    collector_spool_memory_size: int = Field(4 * MiB, ge=0)
+    # Memory one worker may hold for the bodies it is receiving, all its requests together
+    # (it serves many at once, slow ones included): dumps past theirs are spooled to
+    # temporary files; annotations past theirs get 503 + Retry-After (see memory.py).
+    collector_dump_memory: int = Field(32 * MiB, ge=0)
+    collector_annotation_memory: int = Field(32 * MiB, ge=0)
     collector_spool_dir: Path | None = None
     collector_read_chunk_size: int = Field(256 * 1024, ge=1024)
     # After refusing a request, read and discard up to this much of the rest of its body so

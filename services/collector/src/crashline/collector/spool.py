@@ -1,5 +1,5 @@
-"""Dumps as they arrive: hashed, kept in memory within a per-request budget, then spooled
-to anonymous temporary files."""
+"""Dumps as they arrive: hashed, kept in memory within the worker's budget, then spooled to
+anonymous temporary files."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import hashlib
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
+
+from crashline.collector.memory import MemoryBudget
 
 
 def _piece_to_keep(data) -> tuple[bytes | memoryview, int]:
@@ -24,22 +26,15 @@ def _piece_to_keep(data) -> tuple[bytes | memoryview, int]:
     return data, n
 
 
-class SpoolBudget:
-    """Bytes of dumps one request may still keep in memory before spooling to disk."""
-
-    def __init__(self, size: int, spool_dir: Path | None = None):
-        self.left = size
-        self.spool_dir = spool_dir
-
-
 class Dump:
-    """One dump: hashed as it arrives, in memory while the request's budget allows, then in
-    an anonymous temporary file."""
+    """One dump: hashed as it arrives, in memory while the budget allows, then in an anonymous
+    temporary file in ``spool_dir``."""
 
-    def __init__(self, name: str, budget: SpoolBudget):
+    def __init__(self, name: str, budget: MemoryBudget, spool_dir: Path | None = None):
         self.name = name
         self.size = 0
         self._budget = budget
+        self._spool_dir = spool_dir
         self._hash = hashlib.sha256()
         # Pieces as handed over by the parser (views of immutable chunks, see _piece_to_keep):
         # joining them once at the end is far cheaper than growing a bytearray.
@@ -53,19 +48,18 @@ class Dump:
         self.size += n
         if self._pieces is not None:
             piece, held = _piece_to_keep(data)
-            if held <= self._budget.left:
+            if self._budget.take(held):
                 self._pieces.append(piece)
                 self._in_memory += held
-                self._budget.left -= held
                 return
             # Closed by close(), which the request handler always calls.
-            self._file = tempfile.TemporaryFile(dir=self._budget.spool_dir)  # noqa: SIM115
+            self._file = tempfile.TemporaryFile(dir=self._spool_dir)  # noqa: SIM115
             self._file.writelines(self._pieces)
             self._release_memory()
         self._file.write(data)
 
     def _release_memory(self) -> None:
-        self._budget.left += self._in_memory
+        self._budget.give(self._in_memory)
         self._in_memory = 0
         self._pieces = None
 

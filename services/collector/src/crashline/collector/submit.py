@@ -23,6 +23,7 @@ from crashline.collector.disk import FreeDiskGuard
 from crashline.collector.extract import extract_payload
 from crashline.collector.limits import Limits
 from crashline.collector.malformed import Malformed
+from crashline.collector.memory import Unavailable, WorkerMemory
 from crashline.collector.mover import CrashMover, SaveFailed
 from crashline.collector.payload import Payload, remove_banned_annotations
 from crashline.collector.throttler import Decision, Result, Throttler
@@ -61,6 +62,7 @@ class SubmitResource:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ):
         self.limits = limits
+        self.memory = WorkerMemory.from_limits(limits)  # one app per worker: shared budgets
         self.throttler = throttler
         self.mover = mover
         self.stage_submitter_token = stage_submitter_token
@@ -90,16 +92,18 @@ class SubmitResource:
             sock.settimeout(self.body_timeout)
         read = self._reader(req.stream, Deadline(self.body_deadline))
         if self.disk_guard is not None and self.disk_guard.low():
-            metrics.LOW_DISK.inc()
             log.error("refused: less than %d bytes free under local storage",
                       self.disk_guard.min_free)
-            self._unavailable(resp)
-            self._drain(read)
+            self._busy(resp, "low_disk", read)
             return
         try:
             payload = self._extract(req, read)
         except Malformed as exc:
             self._refuse(req, resp, exc, read)
+            return
+        except Unavailable as exc:
+            log.warning("refused for now: %s", exc)
+            self._busy(resp, "memory", read)
             return
         try:
             self._handle(req, resp, payload)
@@ -123,6 +127,7 @@ class SubmitResource:
             content_length=content_length,
             chunked=chunked,
             limits=self.limits,
+            memory=self.memory,
         )
 
     def _reader(self, stream, deadline: Deadline) -> Callable[[int], bytes]:
@@ -217,6 +222,11 @@ class SubmitResource:
                 if decision.result is Result.ACCEPT:
                     self.mover.publish(crash_id)
             resp.text = f"CrashID=bp-{crash_id}\n"
+
+    def _busy(self, resp: falcon.Response, reason: str, read: Callable[[int], bytes]) -> None:
+        metrics.UNAVAILABLE.labels(reason).inc()
+        self._unavailable(resp)
+        self._drain(read)
 
     def _unavailable(self, resp: falcon.Response) -> None:
         """Not taken, nothing stored: the client keeps the crash and tries again later."""
