@@ -35,22 +35,52 @@ control_socket_disable = True  # several gunicorns run on one machine (tests, ma
 
 def on_starting(server) -> None:
     """Refuse to start unless crash storage and the queue both work."""
-    from crashline.collector.app import self_check
-    from crashline.collector.throttler import ThrottleConfigError, load_rules
     from crashline.common.logs import setup_logging
 
     setup_logging(_settings.service_name, _settings.log_level, _settings.log_format)
     log = logging.getLogger("crashline.collector.startup")
-    problems = self_check(_settings)
-    try:
-        load_rules(_settings.collector_throttle_rules)
-    except ThrottleConfigError as exc:
-        problems.append(f"throttle rules: {exc}")
+    problems = _self_check_in_a_child()
     if problems:
         for problem in problems:
             log.critical("refusing to start: %s", problem)
         sys.exit(1)
     log.info("self-check passed: crash storage and RabbitMQ work; serving on %s", bind)
+
+
+def _self_check_in_a_child(timeout: float = 120) -> list[str]:
+    """Run the checks in a forked child, so that the master never imports boto3, urllib3 or
+    pika: the gevent workers it forks patch ``ssl`` when they start, and names those modules
+    had already taken from ``ssl`` would stay unpatched (a RecursionError with S3)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_self_check, args=(sender,), name="self-check")
+    child.start()
+    sender.close()
+    try:
+        if receiver.poll(timeout):
+            return receiver.recv()
+        return [f"the self-check did not finish within {timeout:.0f}s"]
+    except EOFError:
+        return [f"the self-check died (exit code {child.exitcode})"]
+    finally:
+        child.join(5)
+        if child.is_alive():
+            child.kill()
+
+
+def _self_check(sender) -> None:
+    from crashline.collector.app import self_check
+    from crashline.collector.throttler import ThrottleConfigError, load_rules
+
+    problems = self_check(_settings)
+    try:
+        load_rules(_settings.collector_throttle_rules)
+    except ThrottleConfigError as exc:
+        problems.append(f"throttle rules: {exc}")
+    sender.send(problems)
+    sender.close()
 
 
 def post_fork(server, worker) -> None:
