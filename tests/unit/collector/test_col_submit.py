@@ -241,25 +241,21 @@ def test_compression_bomb_answers_413_and_is_counted(client, store):
                   reason="compression_ratio_too_high") == before + 1
 
 
-def test_low_free_disk_answers_503_and_stores_nothing(make_client, store):
-    client = make_client(collector_min_free_disk=2**62, collector_retry_after=42)
-    before = metric(client, "crashline_collector_unavailable_total", reason="low_disk")
+@pytest.mark.parametrize("setting, reason", [
+    ({"collector_min_free_disk": 2**62}, "low_disk"),  # less free disk than that
+    ({"collector_annotation_memory": 5}, "memory"),  # the worker's annotation memory spent
+])
+def test_unavailable_answers_503_and_stores_nothing(make_client, store, setting, reason):
+    client = make_client(collector_retry_after=42, **setting)
+    before = metric(client, "crashline_collector_unavailable_total", reason=reason)
     result = post(client)
     assert (result.status_code, result.headers.get("retry-after"), result.text) == (503, "42", "")
     assert store.objects == {}
-    assert metric(client, "crashline_collector_unavailable_total",
-                  reason="low_disk") == before + 1
+    assert metric(client, "crashline_collector_unavailable_total", reason=reason) == before + 1
+
+
+def test_enough_free_disk_is_accepted(make_client):
     assert post(make_client(collector_min_free_disk=0)).status_code == 200
-
-
-def test_spent_annotation_memory_answers_503_and_stores_nothing(make_client, store):
-    client = make_client(collector_annotation_memory=5, collector_retry_after=42)
-    before = metric(client, "crashline_collector_unavailable_total", reason="memory")
-    result = post(client)
-    assert (result.status_code, result.headers.get("retry-after"), result.text) == (503, "42", "")
-    assert store.objects == {}
-    assert metric(client, "crashline_collector_unavailable_total",
-                  reason="memory") == before + 1
 
 
 def test_queue_down_answers_success_and_records_pending(make_client, storage, publisher):
