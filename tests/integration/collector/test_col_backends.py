@@ -133,7 +133,7 @@ def test_publisher_pool_shares_few_connections_between_many_requests(crashline_e
     from crashline.collector.publisher import PublisherPool
 
     queue = rabbitmq_client.names.standard
-    rabbitmq_client.purge(queue)
+    rabbitmq_client.channel.queue_purge(queue=queue)
     pool = PublisherPool(crashline_env["CRASHLINE_RABBITMQ_URL"], rabbitmq_client.names, 2)
     sent = [f"pool-{i}-{j}" for i in range(12) for j in range(5)]
 
