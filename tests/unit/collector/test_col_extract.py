@@ -376,6 +376,14 @@ def test_json_element_count_is_bounded_before_parsing():
     assert len(extract(json_part(ok), limits=limits).annotations["a"]) == 990
 
 
+def test_part_count_limit_counts_skipped_and_repeated_parts():
+    limits = Limits(max_parts=5)
+    assert extract(body_of(*(part("a", b"v") for i in range(5))), limits=limits)
+    malformed("too_many_parts")(body_of(part("a", b"v"), *(part(None, b"") for _ in range(5))),
+                                limits=limits)
+    malformed("too_many_parts")(body_of(*(part("a", b"v") for _ in range(6))), limits=limits)
+
+
 def test_dump_count_limit():
     dumps = [part(f"d{i}", b"x", filename="x") for i in range(3)]
     assert len(extract(body_of(part("a", b"1"), *dumps), limits=Limits(max_dumps=3)).dumps) == 3

@@ -1,4 +1,5 @@
-"""A whole-body deadline: every read of one request body shares one time budget.
+"""A whole-body deadline: every read of one request body shares one time budget (and
+yields to the worker's other requests).
 
 A socket timeout bounds each wait for data, which a client defeats by sending a byte every
 few seconds; the deadline bounds them all together. It needs the gevent worker (a
@@ -35,7 +36,11 @@ class Deadline:
         timer = gevent.Timeout(remaining)
         timer.start()
         try:
-            return func(*args)
+            data = func(*args)
+            # A read of data that is already there does not yield: let the worker's other
+            # requests run between pieces, however fast this client sends.
+            gevent.sleep(0)
+            return data
         except gevent.Timeout as exc:
             if exc is not timer:
                 raise

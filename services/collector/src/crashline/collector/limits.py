@@ -17,6 +17,7 @@ class Limits:
     max_json_depth: int = 20
     max_json_elements: int = 20_000
     max_dumps: int = 100
+    max_parts: int = 2000
     max_part_header_size: int = 16 * 1024
     # per worker, shared by its requests (see memory.py)
     dump_memory: int = 32 * 1024 * 1024
@@ -36,6 +37,7 @@ class Limits:
             max_json_depth=settings.collector_max_json_depth,
             max_json_elements=settings.collector_max_json_elements,
             max_dumps=settings.collector_max_dumps,
+            max_parts=settings.collector_max_parts,
             max_part_header_size=settings.collector_max_part_header_size,
             dump_memory=settings.collector_dump_memory,
             annotation_memory=settings.collector_annotation_memory,

@@ -64,10 +64,15 @@ class PayloadBuilder:
         self._text = bytearray()
         self._dump: Dump | None = None
         self._has_json = False
+        self._parts = 0
         self._has_form = False
 
     # PartHandler
     def part_begin(self, headers: dict[str, str]) -> None:
+        # Every part costs work, skipped and repeated ones too: bound them all.
+        self._parts += 1
+        if self._parts > self.limits.max_parts:
+            raise Malformed("too_many_parts", 400, f"more than {self.limits.max_parts} parts")
         _, disposition = parse_header_params(headers.get("content-disposition", ""))
         name = disposition.get("name", "")
         filename = disposition.get("filename")
