@@ -3,8 +3,9 @@
 Answers are byte-compatible with the reference collector: ``CrashID=bp-<id>\\n`` for a crash
 taken (accepted, deferred or fake-accepted), ``Discarded=rule_<name>`` for a throttler
 rejection (200, as clients expect), ``Discarded=malformed_<reason>`` for bad input (4xx),
-``Discarded=unauthorized_uuid`` (401). When storage keeps failing the answer is 503 with
-``Retry-After`` and an empty body: the crash was not taken and the client keeps it.
+``Discarded=unauthorized_uuid`` (401). When the crash cannot be taken now (storage failing
+after every retry, local storage short of free disk, the worker's annotation memory spent)
+the answer is 503 with ``Retry-After`` and an empty body: the client keeps the crash.
 """
 
 from __future__ import annotations
