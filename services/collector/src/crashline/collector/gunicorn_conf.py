@@ -87,32 +87,6 @@ def post_fork(server, worker) -> None:
     from crashline.common import gunicorn_errors
 
     gunicorn_errors.install()  # gunicorn's own 400/414/431 answers in JSON, not HTML
-    if _settings.collector_keep_freed_memory:
-        _keep_freed_memory()
-
-
-def _keep_freed_memory() -> None:
-    """Stop glibc from handing large freed blocks back to the kernel after each request.
-
-    Each report allocates a few blocks of hundreds of KiB (body pieces, inflated data, the
-    dump); by default glibc maps and unmaps them every time, and the page faults of mapping
-    them again cost CPU. The price: the worker keeps the memory of its largest moment (up
-    to 128 MiB of free heap) for good, which is why it is off by default.
-    """
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc: nothing to tune
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_mmap_threshold, 64 * 1024 * 1024)
-    mallopt(m_trim_threshold, 128 * 1024 * 1024)
 
 
 def child_exit(server, worker) -> None:

@@ -20,7 +20,7 @@ class Limits:
     max_parts: int = 2000
     max_part_header_size: int = 16 * 1024
     # per worker, shared by its requests (see memory.py)
-    dump_memory: int = 32 * 1024 * 1024
+    dump_memory: int = 16 * 1024 * 1024
     annotation_memory: int = 32 * 1024 * 1024
     spool_dir: Path | None = None
     read_chunk_size: int = 256 * 1024

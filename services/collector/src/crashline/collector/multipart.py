@@ -5,10 +5,10 @@ headers, ``part_data`` with pieces of its body, ``part_end``). Nothing is buffer
 fed chunk plus a delimiter's length, or the part headers being read, so memory stays bounded
 whatever the size of the body. Delimiters are found with ``bytes.find``, which runs in C.
 
-Speed (``tests/bench/bench_multipart.py``, 256 KiB pieces): about as fast as python-multipart
-(1.1x on a typical report, 0.8x on a 25 MiB dump, where joining each piece to the leftover
-costs a copy) and 4 to 30 times faster than Falcon's parser. Its results are checked against
-python-multipart's on generated bodies (``test_col_multipart_differential.py``).
+Speed (``tests/bench/bench_multipart.py``, 256 KiB pieces, two runs on a busy machine): 1.1
+to 1.9 times python-multipart's on a typical report, 0.8 to 1.0 times on a 25 MiB dump (where
+joining each piece to the leftover costs a copy), 2 to 30 times Falcon's. Its results are
+checked against python-multipart's on generated bodies (``test_col_multipart_differential.py``).
 """
 
 from __future__ import annotations

@@ -32,10 +32,6 @@ class CollectorSettings(CommonSettings):
     # and not the second.
     collector_body_timeout: float = Field(10.0, gt=0)
     collector_body_deadline: float = Field(120.0, gt=0)
-    # Keep freed large blocks in the worker instead of returning them to the kernel after
-    # every request (see gunicorn_conf.post_fork): fewer page faults, but a worker then keeps
-    # the memory of its largest request. Off: memory goes back after a hostile request.
-    collector_keep_freed_memory: bool = False
 
     # Limits on what a client may send (each refused with a clear reason, nothing stored).
     collector_max_body_size: int = Field(25 * MiB, ge=1)  # bytes on the wire (compressed)
@@ -59,7 +55,8 @@ class CollectorSettings(CommonSettings):
     # Memory one worker may hold for the bodies it is receiving, all its requests together
     # (it serves many at once, slow ones included): dumps past theirs are spooled to
     # temporary files; annotations past theirs get 503 + Retry-After (see memory.py).
-    collector_dump_memory: int = Field(32 * MiB, ge=0)
+    # Storing a dump held in memory joins its pieces: for a moment it takes twice its size.
+    collector_dump_memory: int = Field(16 * MiB, ge=0)
     collector_annotation_memory: int = Field(32 * MiB, ge=0)
     collector_spool_dir: Path | None = None
     collector_read_chunk_size: int = Field(256 * 1024, ge=1024)
