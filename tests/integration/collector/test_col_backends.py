@@ -89,7 +89,7 @@ def test_malformed_crash_leaves_nothing(make_collector, rabbitmq_client):
 
 
 def test_big_dump_is_spooled_and_streamed_to_storage(make_collector, rabbitmq_client):
-    client, settings, storage = make_collector(collector_spool_memory_size=256 * 1024)
+    client, settings, storage = make_collector(collector_dump_memory=256 * 1024)
     big = os.urandom(3 * 1024 * 1024)
     crash_id = crash_id_of(post(client, dumps={"upload_file_minidump": big}))
     assert storage.get_dump(crash_id) == big
