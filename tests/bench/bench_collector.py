@@ -142,6 +142,15 @@ class CollectorProcess:
 
 
 # -- load -----------------------------------------------------------------------------------
+def run_threads(target, count: int) -> None:
+    """``target()`` in ``count`` threads at once; returns when all are done."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def run_load(port: int, body: bytes, headers: dict[str, str], clients: int,
              seconds: float, warmup: float = 1.0) -> dict:
     latencies: list[float] = []
@@ -179,11 +188,7 @@ def run_load(port: int, body: bytes, headers: dict[str, str], clients: int,
             for k, v in outcome.items():
                 statuses[k] = statuses.get(k, 0) + v
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(client, clients)
     latencies.sort()
 
     def pct(p: float) -> float:
@@ -211,11 +216,7 @@ def stream_big_reports(port: int, body: bytes, headers: dict[str, str], connecti
                 results[key] = results.get(key, 0) + 1
         conn.close()
 
-    threads = [threading.Thread(target=client) for _ in range(connections)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(client, connections)
     return results
 
 

@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_collector import CollectorProcess, cleanup_queues
+from bench_collector import CollectorProcess, cleanup_queues, run_threads
 
 MiB = 1024 * 1024
 BOUNDARY = "hostile-boundary"
@@ -153,11 +153,7 @@ def send_all(port: int, body: bytes, headers: dict[str, str], concurrency: int,
             with lock:
                 answers[key] = answers.get(key, 0) + 1
 
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(client, concurrency)
     return answers
 
 
