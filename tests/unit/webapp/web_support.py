@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from crashline.webapp.api.params import validate
 from crashline.webapp.auth.principal import ANONYMOUS, Principal
+from crashline.webapp.params import validate
 from crashline.webapp.supersearch.params import is_dynamic_param, search_params_model
 from crashline.webapp.supersearch.query import build_query, parse_request
 from crashline.webapp.supersearch.service import visibility

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 import falcon
 from pydantic import BaseModel
 
-from crashline.webapp.api.params import query_params, validate
 from crashline.webapp.auth.principal import Principal
 from crashline.webapp.errors import (
     APIError,
@@ -18,6 +17,7 @@ from crashline.webapp.errors import (
     bad_request,
     permission_required,
 )
+from crashline.webapp.params import query_params, validate
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 

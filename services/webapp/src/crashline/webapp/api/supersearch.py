@@ -7,8 +7,8 @@ from pydantic import BaseModel, ConfigDict
 
 from crashline.common.fields import FIELDS, FieldDef
 from crashline.webapp.api.base import Operation, Resource
-from crashline.webapp.api.params import query_params
 from crashline.webapp.auth.principal import VIEW_PII
+from crashline.webapp.params import query_params
 from crashline.webapp.supersearch.params import search_params_model
 from crashline.webapp.supersearch.service import SuperSearch
 

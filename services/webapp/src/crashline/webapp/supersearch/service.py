@@ -13,6 +13,7 @@ from crashline.common.search import SearchBackend, SearchError
 from crashline.common.search.client import DocumentRejected
 from crashline.webapp.auth.principal import Principal
 from crashline.webapp.errors import APIError, ParamError, bad_param, bad_request, unavailable
+from crashline.webapp.params import validate
 from crashline.webapp.supersearch.params import is_dynamic_param, search_params_model
 from crashline.webapp.supersearch.query import (
     SearchRequest,
@@ -83,8 +84,6 @@ class SuperSearch:
 
     def parse(self, params: Mapping[str, list[str]], principal: Principal,
               now: dt.datetime | None = None) -> SearchRequest:
-        from crashline.webapp.api.params import validate
-
         now = now or dt.datetime.now(dt.UTC)
         model, extras = validate(search_params_model(), params, extra=is_dynamic_param)
         return parse_request(model, extras, visibility(principal), now)
