@@ -52,6 +52,20 @@ def test_date_rules(client, crashes):  # checklist 2, 3
         assert "date" in response.json["errors"]
 
 
+@pytest.mark.parametrize("bounds", [["<=9999-12-31"], [">=9999-12-25", "<=9999-12-31T23:59:59"],
+                                    ["<0001-01-08"], ["<0001-01-05"]])
+def test_dates_at_the_ends_of_the_calendar(client, crashes, bounds):
+    response = client.simulate_get("/api/SuperSearch/", params={"date": bounds})
+    if bounds == ["<0001-01-05"]:  # the default lower bound, 7 days earlier, cannot exist
+        assert response.status_code == 400 and "date" in response.json["errors"]
+        return
+    assert response.status_code == 200, response.text
+    assert response.json["total"] == 0
+    # Beyond the retention window no index is even looked for.
+    missing = set() if bounds == ["<0001-01-08"] else {"missing_index"}
+    assert {e["type"] for e in response.json["errors"]} == missing
+
+
 def test_missing_indices_are_reported(client, crashes, web_search):
     result = search(client, date=[f">={iso(24 * 60)}", f"<={iso(0)}"])
     assert result["total"] == len(CRASHES)
