@@ -20,6 +20,8 @@ from crashline.webapp.errors import (
 from crashline.webapp.params import query_params, validate
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
+# Deeper than any crash data the API takes (a frame's inlines sit about 8 levels down).
+MAX_JSON_DEPTH = 64
 
 
 @dataclass(frozen=True)

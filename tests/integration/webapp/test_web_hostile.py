@@ -1,0 +1,27 @@
+"""Hostile request bodies and parameters: each gets a clear 4xx, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from web_integration import headers
+
+pytestmark = pytest.mark.integration
+
+DEEP = 100_000  # far deeper than json's recursion limit
+
+
+def deep_list(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/CrashSignature/", '{"jobs": [' + deep_list(DEEP) + "]}"),
+    ("/api/CrashSignature/", '{"jobs": [{"threads": ' + deep_list(80) + "}]}"),
+    ("/api/Bugs/", '{"signatures": ' + deep_list(DEEP) + "}"),
+    ("/api/Reprocessing/", '{"crash_ids": ' + deep_list(DEEP) + "}"),
+])
+def test_deeply_nested_json_bodies_are_refused(client, tokens, path, body):
+    response = client.simulate_post(path, body=body, headers={
+        **headers(tokens["full"]), "Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert "nested more than 64 levels" in response.json["error"]
