@@ -25,3 +25,16 @@ def test_deeply_nested_json_bodies_are_refused(client, tokens, path, body):
         **headers(tokens["full"]), "Content-Type": "application/json"})
     assert response.status_code == 400, response.text
     assert "nested more than 64 levels" in response.json["error"]
+
+
+# Invalid, too big, too complex to determinize, a dangling escape.
+@pytest.mark.parametrize("regex", ["[", "a{1,99999}", "[ac]*a[ac]{50,200}", ".*a.{0,300}", "\\"])
+def test_refused_regexes_get_our_message_not_the_engines(client, crashes, web_search, regex):
+    response = client.simulate_get("/api/SuperSearch/", params={"signature": "@" + regex})
+    assert response.status_code == 400, response.text
+    assert response.json["errors"] == {"signature": [
+        "the search engine refused this regular expression (invalid, or too complex); "
+        "it uses Lucene syntax and must match the whole value"]}
+    text = response.text.lower()
+    for leak in ("exception", "shard", "index", "uuid", "crashline-", "caused"):
+        assert leak not in text

@@ -25,6 +25,9 @@ from crashline.webapp.supersearch.response import shape_response
 
 log = logging.getLogger(__name__)
 
+REGEX_REFUSED = ("the search engine refused this regular expression (invalid, or too complex); "
+                 "it uses Lucene syntax and must match the whole value")
+
 
 # Shard failure types that mean "this query cannot be built", not "the shard is unwell".
 QUERY_ERRORS = frozenset({"query_shard_exception", "illegal_argument_exception",
@@ -124,20 +127,24 @@ class SuperSearch:
 
     @staticmethod
     def _search_failure(request: SearchRequest, exc: SearchError) -> APIError:
+        """Our own answer to a failed search. The engine's text names indices, index uuids and
+        shard internals, so it goes to the log only."""
         reason = str(exc)
-        short = reason if len(reason) <= 300 else reason[:300] + "..."
+        short = reason if len(reason) <= 2000 else reason[:2000] + "..."
         if "too_many_buckets" in reason or "max_buckets" in reason:
+            log.info("search refused, too many buckets: %s", short)
             return bad_param("_facets_size", "the facets ask for too many buckets; use a "
                                              "smaller _facets_size, fewer nested facets or a "
                                              "wider histogram interval")
         if isinstance(exc, DocumentRejected) or "search_phase_execution_exception" in reason:
+            log.info("search refused by the engine: %s", short)
             regex = regex_params(request)
             if regex:
-                return bad_param(regex[0], "the regular expression was refused by the search "
-                                           f"engine (too complex or invalid): {short}")
+                return bad_param(regex[0], REGEX_REFUSED)
             if isinstance(exc, DocumentRejected):
-                return bad_request(f"the search engine refused the query: {short}")
+                return bad_request("the search engine refused the query")
         if "timed out" in reason.lower() or "timeout" in reason.lower():
+            log.warning("search timed out: %s", short)
             return APIError("504 Gateway Timeout", "The query timed out; narrow it down")
         log.warning("search failed: %s", short)
         return unavailable("The search engine")
