@@ -13,11 +13,10 @@ import falcon.media
 
 from crashline.common.database.pool import DatabaseError
 from crashline.common.health import add_health_routes
-from crashline.common.jsonlimits import loads_bounded
 from crashline.common.queue import QueueError
 from crashline.common.search import SearchError
 from crashline.common.storage import StorageError
-from crashline.webapp.api.base import MAX_JSON_DEPTH, Resource
+from crashline.webapp.api.base import Resource
 from crashline.webapp.api.crashes import (
     CrashVerifyResource,
     ProcessedCrashResource,
@@ -123,8 +122,6 @@ def create_app(settings: WebappSettings | None = None,
     app.req_options.strip_url_path_trailing_slash = True
     json_handler = falcon.media.JSONHandler(dumps=dumps)
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
-    app.req_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
-        loads=functools.partial(loads_bounded, max_depth=MAX_JSON_DEPTH))
     app.set_error_serializer(serialize_error)
     app.add_error_handler(Exception, handle_unexpected)
     app.add_error_handler(SearchError, _unavailable("The search engine"))
