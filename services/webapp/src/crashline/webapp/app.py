@@ -114,10 +114,11 @@ def create_app(settings: WebappSettings | None = None,
     app = falcon.App(middleware=[
         MetricsMiddleware(),
         ApiHeadersMiddleware(),
-        AuthMiddleware(accounts),
+        # Rate limits first: a request is counted before its token costs a lookup.
         RateLimitMiddleware(limiter, settings.webapp_rate_limit_anonymous,
                             settings.webapp_rate_limit_authenticated,
                             settings.webapp_trust_x_real_ip),
+        AuthMiddleware(accounts),
     ])
     app.req_options.strip_url_path_trailing_slash = True
     json_handler = falcon.media.JSONHandler(dumps=dumps)
