@@ -9,19 +9,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from crashline.common.settings import CommonSettings
-
-
-def _split_list(value: object) -> object:
-    """Lists come from the environment as comma-separated text (a JSON list works too)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            import json
-
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
+from crashline.common.settings import CommonSettings, split_list
 
 
 class ProcessorSettings(CommonSettings):
@@ -63,7 +51,7 @@ class ProcessorSettings(CommonSettings):
     @field_validator("symbols_dirs", "symbols_urls", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:
-        return _split_list(value)
+        return split_list(value)
 
 
 @lru_cache(maxsize=1)
