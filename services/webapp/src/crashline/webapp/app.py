@@ -63,17 +63,38 @@ dumps = functools.partial(json.dumps, default=_json_default, ensure_ascii=False)
 
 
 class ApiHeadersMiddleware:
-    """CORS for any origin on the API, and ``?pretty=print``."""
+    """``nosniff`` everywhere; CORS and ``?pretty=print`` on the API.
+
+    Any origin may read what anonymous callers get (public data). What a token unlocks is
+    readable cross-origin only by the origins in ``token_origins``: a page elsewhere that
+    holds a user's token must not be able to read protected data with it by default.
+    """
+
+    def __init__(self, token_origins: frozenset[str] = frozenset()):
+        self.token_origins = token_origins
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource,
                          req_succeeded: bool) -> None:
+        resp.set_header("X-Content-Type-Options", "nosniff")
         if not is_api(req):
             return
-        resp.set_header("Access-Control-Allow-Origin", "*")
-        if req.method == "OPTIONS":
+        origin = req.get_header("Origin")
+        trusted = origin is not None and origin in self.token_origins
+        if req.method == "OPTIONS":  # a preflight: may the real request carry a token?
+            resp.set_header("Access-Control-Allow-Origin", origin if trusted else "*")
             resp.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-            resp.set_header("Access-Control-Allow-Headers", f"{TOKEN_HEADER}, Content-Type")
+            resp.set_header("Access-Control-Allow-Headers",
+                            f"{TOKEN_HEADER}, Content-Type" if trusted else "Content-Type")
             resp.set_header("Access-Control-Max-Age", "86400")
+            resp.vary = ["Origin"]
+        elif req.get_header(TOKEN_HEADER) is None:
+            resp.set_header("Access-Control-Allow-Origin", "*")
+        else:
+            if trusted:
+                resp.set_header("Access-Control-Allow-Origin", origin)
+            resp.vary = ["Origin", TOKEN_HEADER]
+            if not resp.cache_control:  # shared caches must not keep what a token unlocked
+                resp.cache_control = ["private", "no-store"]
         if req.params.get("pretty") == "print" and resp.text is None and resp.data is None:
             media = resp.media
             if media is not None:
@@ -113,7 +134,7 @@ def create_app(settings: WebappSettings | None = None,
 
     app = falcon.App(middleware=[
         MetricsMiddleware(),
-        ApiHeadersMiddleware(),
+        ApiHeadersMiddleware(frozenset(settings.webapp_cors_token_origins)),
         # Rate limits first: a request is counted before its token costs a lookup.
         RateLimitMiddleware(limiter, settings.webapp_rate_limit_anonymous,
                             settings.webapp_rate_limit_authenticated,
