@@ -144,3 +144,25 @@ def test_token_guesses_are_rate_limited_before_the_lookup(limited_client, tokens
     anonymous = limited_client.simulate_get("/api/SuperSearchFields/",
                                             headers={"X-Real-IP": ip})
     assert anonymous.status_code == 200
+
+
+def test_admin_cli_refuses_what_it_cannot_do(web_env, accounts):
+    name = f"gina-{SUFFIX}"
+    # No terminal to prompt on: a clear error, not an EOFError traceback.
+    created = run_admin(web_env, "create-user", name)
+    assert created.returncode == 1
+    assert "no terminal" in created.stderr and "Traceback" not in created.stderr
+    empty = run_admin(web_env, "create-user", name, "--password-stdin", stdin="")
+    assert empty.returncode == 1 and "no password on stdin" in empty.stderr
+    with pytest.raises(AccountError):
+        accounts.get_user(name)
+    assert run_admin(web_env, "create-user", name, "--no-password").returncode == 0
+    assert accounts.get_user(name).username == name
+    # --days 0 is refused, not read as "the default 90 days".
+    zero = run_admin(web_env, "create-token", name, "--days", "0")
+    assert zero.returncode == 1 and "at least one day" in zero.stderr
+    assert accounts.list_tokens(name) == []
+    one = run_admin(web_env, "create-token", name, "--days", "1")
+    assert one.returncode == 0, one.stderr
+    (token,) = accounts.list_tokens(name)
+    assert (token.expires_at - token.created_at).days in (0, 1)
