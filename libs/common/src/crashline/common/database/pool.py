@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 import psycopg2
@@ -22,16 +23,23 @@ class Database:
         self.minconn = minconn
         self.maxconn = maxconn
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        # Created on first use (a database that is down must not stop a service from
+        # starting), by one thread only: a second pool would leak its connections.
+        self._pool_lock = threading.Lock()
 
     def _get_pool(self) -> psycopg2.pool.ThreadedConnectionPool:
-        if self._pool is None:
-            try:
-                self._pool = psycopg2.pool.ThreadedConnectionPool(
-                    self.minconn, self.maxconn, self.dsn, connect_timeout=5
-                )
-            except psycopg2.Error as exc:
-                raise DatabaseError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
-        return self._pool
+        pool = self._pool
+        if pool is not None:
+            return pool
+        with self._pool_lock:
+            if self._pool is None:
+                try:
+                    self._pool = psycopg2.pool.ThreadedConnectionPool(
+                        self.minconn, self.maxconn, self.dsn, connect_timeout=5
+                    )
+                except psycopg2.Error as exc:
+                    raise DatabaseError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+            return self._pool
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
@@ -62,9 +70,10 @@ class Database:
             cur.execute("SELECT 1")
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.closeall()
-            self._pool = None
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.closeall()
+                self._pool = None
 
 
 def database_from_settings(settings: CommonSettings | None = None) -> Database:
