@@ -181,5 +181,5 @@ def create_app(settings: WebappSettings | None = None,
         "search": services.search.check,
         "storage": lambda: services.storage.check(),
         "queue": services.publisher.check,
-    })
+    }, heartbeat_cache_seconds=settings.webapp_heartbeat_cache_seconds)
     return app

@@ -36,6 +36,8 @@ class WebappSettings(CommonSettings):
     webapp_priority_interval: int = Field(60, ge=1)
     # How long the list of existing search indices is trusted before asking the engine again.
     webapp_index_cache_seconds: float = Field(5.0, ge=0)
+    # /__heartbeat__ checks every backend; its result is reused for this long.
+    webapp_heartbeat_cache_seconds: float = Field(5.0, ge=0)
     # Most crashes one CrashSignature request may carry.
     webapp_max_signature_jobs: int = Field(100, ge=1)
 
