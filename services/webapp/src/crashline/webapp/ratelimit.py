@@ -21,7 +21,7 @@ import falcon
 import psycopg2
 
 from crashline.common.database import Database
-from crashline.common.database.pool import DatabaseError
+from crashline.common.database.pool import DatabaseError, connection_is_dead
 from crashline.webapp.auth.middleware import TOKEN_HEADER, is_api
 from crashline.webapp.errors import APIError
 
@@ -42,7 +42,9 @@ class RateLimiter:
     def _execute(self, sql: str, args: tuple) -> tuple | None:
         conn = getattr(self._local, "conn", None)
         try:
-            if conn is None or conn.closed:
+            if conn is None or connection_is_dead(conn):  # e.g. the server restarted
+                if conn is not None:
+                    conn.close()
                 conn = self._local.conn = psycopg2.connect(self.db.dsn, connect_timeout=5)
                 conn.autocommit = True
                 with conn.cursor() as cur:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import select
 import threading
 from collections.abc import Iterator
 
@@ -15,6 +16,19 @@ from crashline.common.settings import CommonSettings, get_settings
 
 class DatabaseError(Exception):
     """PostgreSQL could not be reached or refused a statement."""
+
+
+def connection_is_dead(conn: psycopg2.extensions.connection) -> bool:
+    """True for an idle connection the server has dropped. A restarting server closes every
+    connection (with a last error message), so its socket turns readable while a live idle
+    connection has nothing to read: one ``select`` with no wait, no round trip."""
+    if conn.closed:
+        return True
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 class Database:
@@ -49,7 +63,7 @@ class Database:
         """
         pool = self._get_pool()
         try:
-            conn = pool.getconn()
+            conn = self._checkout(pool)
         except psycopg2.pool.PoolError as exc:
             raise DatabaseError(f"no free PostgreSQL connection: {exc}") from exc
         except psycopg2.OperationalError as exc:  # opening a new connection failed
@@ -64,6 +78,16 @@ class Database:
             raise DatabaseError(f"PostgreSQL connection failed: {exc}".strip()) from exc
         finally:
             pool.putconn(conn, close=broken or conn.closed != 0)
+
+    def _checkout(self, pool: psycopg2.pool.ThreadedConnectionPool):
+        """A live connection: pooled ones that died while idle (say, the server restarted)
+        are closed and the next one tried, then a fresh one, so no caller pays for them."""
+        for _ in range(self.maxconn):
+            conn = pool.getconn()
+            if not connection_is_dead(conn):
+                return conn
+            pool.putconn(conn, close=True)
+        return pool.getconn()  # every pooled one was dead: this one is new
 
     def check(self) -> None:
         with self.transaction() as cur:
