@@ -1,16 +1,24 @@
-"""The field registry: the one list of processed-crash fields that are indexed and searchable.
+"""The field registry: the processed-crash fields that are indexed and searchable
+(:data:`FIELDS`), and every other key of a processed crash down to nested ones
+(:data:`PROCESSED_KEYS`).
 
 Everything about a field is derived from here: its search-engine mapping, the value clean-up
 before indexing, which Super Search operators it accepts, who may see it (protected unless
 ``public``), the search form and the data dictionary, and which annotations the processor
 copies into it (``annotations``). Add a field by adding one entry.
+
+Who may see what is an allowlist over the whole processed crash, :func:`processed_tree`:
+a key (at any depth) that neither list declares public is protected, so a key the stack
+walker starts to emit stays hidden from callers without ``view_pii`` until it is declared.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fnmatch
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 
 class FieldType(StrEnum):
@@ -314,3 +322,216 @@ def get_field(name: str) -> FieldDef | None:
 
 def public_fields() -> Iterator[FieldDef]:
     return (f for f in FIELDS if f.public)
+
+
+# -- the rest of the processed crash ----------------------------------------------------------
+@dataclass(frozen=True)
+class KeyDef:
+    """A processed-crash key that is not a search field, at any depth.
+
+    ``path`` joins keys with dots; ``[]`` after a key means its value is a list and the rest
+    of the path applies to each item; a key with ``*`` is a pattern (``registers.*``: every
+    key of ``registers``). Keys are protected unless ``public``.
+    """
+
+    path: str
+    description: str
+    public: bool = False
+
+
+def _keys(prefix: str, entries: Iterable[tuple]) -> tuple[KeyDef, ...]:
+    """``(path, description[, public])`` entries under ``prefix``; public unless said."""
+    return tuple(KeyDef(f"{prefix}{e[0]}", e[1], e[2] if len(e) > 2 else True) for e in entries)
+
+
+# One stack frame of the stack walker (rust-minidump's minidump-stackwalk --json).
+FRAME_KEYS = (
+    ("frame", "Index of the frame in its thread."),
+    ("trust", "How the frame was found: context, cfi, frame_pointer or scan."),
+    ("offset", "Instruction address."),
+    ("module", "Module the address is in."),
+    ("module_offset", "Address relative to the module's start."),
+    ("function", "Function name (with symbols)."),
+    ("function_offset", "Address relative to the function's start."),
+    ("file", "Source file."),
+    ("line", "Source line."),
+    ("missing_symbols", "The module's symbols were not found."),
+    ("inlines[].function", "A function inlined into this frame."),
+    ("inlines[].file", "Source file of the inlined function."),
+    ("inlines[].line", "Source line of the inlined function."),
+    ("unloaded_modules[].module", "An unloaded module the address falls in."),
+    ("unloaded_modules[].offsets[]", "The address relative to each load of that module."),
+    ("truncated.msg", "Marks where the processor cut an overlong stack, and how much."),
+    ("registers.*", "Register values: can hold pointers into user data.", False),
+)
+THREAD_KEYS = (
+    ("thread_name", "Thread name."),
+    ("last_error_value", "Windows GetLastError() value of the thread."),
+    ("frame_count", "Frames before any truncation."),
+    ("truncated", "The processor cut this stack."),
+    *((f"frames[].{path}", *rest) for path, *rest in FRAME_KEYS),
+)
+MODULE_KEYS = (
+    ("filename", "File name of the module."),
+    ("base_addr", "First address of the module."),
+    ("end_addr", "Address just past the module."),
+    ("code_id", "Code identifier."),
+    ("cert_subject", "Who signed the module, if known."),
+)
+# The stack walker's output, as kept in ``json_dump`` (and in each additional dump's).
+JSON_DUMP_KEYS = (
+    ("status", "OK, or why the walk failed."),
+    ("pid", "Process id of the crashed process."),
+    ("thread_count", "Threads in the process."),
+    ("main_module", "Index of the main module in modules."),
+    ("modules_contains_cert_info", "Some modules carry signing information."),
+    ("crash_info.type", "Crash reason (exception or signal)."),
+    ("crash_info.address", "Crash address."),
+    ("crash_info.crashing_thread", "Index of the crashing thread."),
+    ("crash_info.assertion", "Assertion message, if an assertion caused the crash."),
+    ("crash_info.instruction", "The crashing instruction."),
+    ("crash_info.crash_inconsistencies[]", "Disagreements between reason, address and "
+                                            "instruction."),
+    ("crash_info.memory_accesses[].address", "Memory the crashing instruction accessed."),
+    ("crash_info.memory_accesses[].size", "Size of that access."),
+    ("crash_info.memory_accesses[].is_likely_guard_page", "The access hit a guard page "
+                                                           "(a buffer overflow).", False),
+    ("crash_info.possible_bit_flips[].address", "The address a bit flip may have changed."),
+    ("crash_info.possible_bit_flips[].confidence", "How likely that is (0 to 1)."),
+    ("crash_info.possible_bit_flips[].source_register", "Register the address came from."),
+    *((f"crash_info.possible_bit_flips[].details.{name}", f"Bit-flip heuristic: {name}.")
+      for name in ("was_non_canonical", "is_null", "was_low", "poison_registers",
+                   "nearby_registers")),
+    *((f"crashing_thread.{path}", *rest) for path, *rest in THREAD_KEYS),
+    ("crashing_thread.threads_index", "Index of the crashing thread in threads."),
+    *((f"threads[].{path}", *rest) for path, *rest in THREAD_KEYS),
+    *((f"modules[].{path}", *rest) for path, *rest in MODULE_KEYS),
+    ("modules[].debug_file", "Debug file name (the symbol file's name)."),
+    ("modules[].debug_id", "Debug identifier (the symbol file's version)."),
+    ("modules[].version", "Module version."),
+    ("modules[].missing_symbols", "Symbols were looked for and not found."),
+    ("modules[].loaded_symbols", "Symbols were loaded."),
+    ("modules[].corrupt_symbols", "The symbol file could not be used."),
+    ("modules[].symbol_url", "Where the symbols came from."),
+    *((f"unloaded_modules[].{path}", *rest) for path, *rest in MODULE_KEYS),
+    *((f"system_info.{name}", f"System information: {name}.")
+      for name in ("os", "os_ver", "cpu_arch", "cpu_info", "cpu_count",
+                   "cpu_microcode_version")),
+    *((f"lsb_release.{name}", f"Linux distribution: {name}.")
+      for name in ("id", "release", "codename", "description")),
+    ("mac_crash_info.num_records", "Records in macOS's __crash_info."),
+    *((f"mac_crash_info.records[].{name}", f"macOS crash info: {name}.")
+      for name in ("thread", "dialog_mode", "abort_cause", "message", "message2",
+                   "signature_string", "backtrace", "module")),
+    ("mac_boot_args", "macOS boot arguments: can identify a machine.", False),
+    ("soft_errors", "Errors of the crash reporter while it wrote the dump.", False),
+)
+# The fields of one walked dump, at the top level for the main dump and under its name for
+# each additional one.
+DUMP_KEYS = (
+    ("mdsw_status_string", "Stack walker status."),
+    ("stackwalk_version", "Stack walker version."),
+    ("mdsw_return_code", "Stack walker exit code.", False),
+    ("mdsw_stderr", "Stack walker log (paths of the processing host).", False),
+    *((f"json_dump.{path}", *rest) for path, *rest in JSON_DUMP_KEYS),
+)
+
+PROCESSED_KEYS: tuple[KeyDef, ...] = (
+    *_keys("", (
+        ("crash_id", "The crash id."),
+        ("success", "Processing finished."),
+        ("started_datetime", "When the last processing started."),
+        ("client_crash_date", "When the client crashed (from CrashTime)."),
+        ("processor_history[]", "Notes of earlier processings."),
+        ("truncated", "Some stack was cut (too many frames)."),
+        ("removed_fields[]", "Fields the search engine refused for this crash."),
+        ("signature_debug", "How the signature was built.", False),
+        ("collector_metadata.*", "What the collector recorded on receipt.", False),
+        ("memory_report", "The memory report: can hold URLs.", False),
+        ("memory_report_error", "Why the memory report could not be read.", False),
+        ("breadcrumbs", "Events logged before the crash.", False),
+    )),
+    *_keys("", DUMP_KEYS),
+    *_keys("upload_file_minidump_*.", DUMP_KEYS),
+    *_keys("java_exception.exception.values[].stacktrace.", (
+        ("type", "Java exception class."),
+        ("module", "Java package of the exception class."),
+        ("value", "Exception message: can hold user data.", False),
+        *((f"frames[].{name}", f"Java frame: {name}.")
+          for name in ("module", "function", "filename", "lineno", "in_app")),
+    )),
+)
+
+
+@dataclass
+class Node:
+    """One key of the allowlist tree (the root is the processed crash itself)."""
+
+    public: bool | None = None  # None: not declared, only a container of declared keys
+    children: dict[str, Node] = field(default_factory=dict)
+    items: Node | None = None  # each item, when the value is a list (``key[]``)
+    visible: bool = False  # public, or a container of public keys
+
+    def child(self, key: str) -> Node | None:
+        node = self.children.get(key)
+        if node is None:
+            for pattern, candidate in self.children.items():
+                if "*" in pattern and fnmatch.fnmatchcase(key, pattern):
+                    return candidate
+        return node
+
+
+def _split(path: str) -> list[tuple[str, int]]:
+    """``"a[].b"`` -> ``[("a", 1), ("b", 0)]``: each key and how many ``[]`` follow it."""
+    parts = []
+    for segment in path.split("."):
+        key = segment.rstrip("[]")
+        depth, rest = divmod(len(segment) - len(key), 2)
+        if not key or rest or segment[len(key):] != "[]" * depth:
+            raise ValueError(f"bad key path {path!r}")
+        parts.append((key, depth))
+    return parts
+
+
+def build_tree(declared: Iterable[tuple[str, bool]]) -> Node:
+    """The allowlist tree of ``(path, public)`` declarations. A path declared twice must
+    agree with itself, and nothing under a protected key can be public."""
+    root = Node()
+    for path, public in declared:
+        node = root
+        for key, depth in _split(path):
+            node = node.children.setdefault(key, Node())
+            for _ in range(depth):
+                node.items = node.items or Node()
+                node = node.items
+        if node.public is not None and node.public != public:
+            raise ValueError(f"{path} is declared both public and protected")
+        node.public = public
+
+    def settle(node: Node, path: str, inside_protected: bool) -> bool:
+        if inside_protected and node.public:
+            raise ValueError(f"{path} is public inside a protected key")
+        protected = inside_protected or node.public is False
+        below = [settle(child, f"{path}.{key}".lstrip("."), protected)
+                 for key, child in node.children.items()]
+        if node.items is not None:
+            below.append(settle(node.items, f"{path}[]", protected))
+        node.visible = bool(node.public) or (node.public is None and any(below))
+        return node.visible
+
+    settle(root, "", False)
+    return root
+
+
+def declared_keys() -> Iterator[tuple[str, bool]]:
+    """Every declared processed-crash path and whether it is public: search fields by their
+    source, then :data:`PROCESSED_KEYS`."""
+    for f in FIELDS:
+        yield f.source_path, f.public
+    for key in PROCESSED_KEYS:
+        yield key.path, key.public
+
+
+@lru_cache(maxsize=1)
+def processed_tree() -> Node:
+    return build_tree(declared_keys())
