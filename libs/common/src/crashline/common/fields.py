@@ -67,6 +67,8 @@ class FieldDef:
     # wins: the Breakpad/Mozilla name first, then Crashpad's (``prod``, ``ver``...). Empty for
     # fields a processor rule computes (stack walk, signature, dates...).
     annotations: tuple[str, ...] = ()
+    # Other names the API accepts for this field (answers use ``name``).
+    aliases: tuple[str, ...] = ()
 
     @property
     def source_path(self) -> str:
@@ -114,8 +116,10 @@ FIELDS: tuple[FieldDef, ...] = (
     _f("process_type", E, "parent, content, gpu, ... (ProcessType annotation).", public=True,
        annotations=("ProcessType", "ptype")),
     # platform
-    _f("os_name", E, "Operating system name.", public=True),
-    _f("os_version", S, "Operating system version.", public=True),
+    _f("platform", E, "Operating system name.", source="os_name", public=True,
+       aliases=("os_name",)),
+    _f("platform_version", S, "Operating system version.", source="os_version", public=True,
+       aliases=("os_version",)),
     _f("cpu_arch", E, "CPU architecture.", public=True),
     _f("cpu_count", I, "Number of CPUs.", public=True),
     # crash
@@ -151,7 +155,8 @@ FIELDS: tuple[FieldDef, ...] = (
     _f("addons", S, "Installed add-ons, id:version separated by commas.", public=True,
        facetable=False, annotations=("Add-ons",)),
     # platform, CPU, memory
-    _f("os_pretty_version", S, "Operating system and version, readable.", public=True),
+    _f("platform_pretty_version", S, "Operating system and version, readable.",
+       source="os_pretty_version", public=True, aliases=("os_pretty_version",)),
     _f("cpu_info", S, "CPU family, model and stepping.", public=True),
     _f("cpu_microcode_version", S, "CPU microcode version.", public=True),
     _f("total_physical_memory", L, "Total physical memory in bytes.", public=True,
@@ -314,10 +319,14 @@ FIELDS: tuple[FieldDef, ...] = (
 )
 
 REGISTRY: dict[str, FieldDef] = {f.name: f for f in FIELDS}
+ALIASES: dict[str, str] = {alias: f.name for f in FIELDS for alias in f.aliases}
+if set(ALIASES) & set(REGISTRY) or len(ALIASES) != sum(len(f.aliases) for f in FIELDS):
+    raise ValueError("a field alias is another field's name, or is given twice")
 
 
 def get_field(name: str) -> FieldDef | None:
-    return REGISTRY.get(name)
+    """The field called ``name``, or of which ``name`` is an alias."""
+    return REGISTRY.get(ALIASES.get(name, name))
 
 
 def public_fields() -> Iterator[FieldDef]:

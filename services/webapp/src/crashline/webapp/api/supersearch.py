@@ -59,7 +59,8 @@ def field_definition(fdef: FieldDef) -> dict:
         "namespace": "processed_crash",
         "in_database_name": fdef.source_path,
         "query_type": fdef.type.value,
-        "description": fdef.description,
+        "description": fdef.description + (
+            f" Also accepted as {', '.join(fdef.aliases)}." if fdef.aliases else ""),
         "operators": list(fdef.operators),
         "is_exposed": True,
         "is_returned": fdef.returnable,

@@ -8,17 +8,14 @@ import threading
 import time
 from collections.abc import Mapping
 
-from crashline.common.fields import FieldDef
 from crashline.common.search import SearchBackend, SearchError
 from crashline.common.search.client import DocumentRejected
 from crashline.webapp.auth.principal import Principal
 from crashline.webapp.errors import APIError, ParamError, bad_param, bad_request, unavailable
-from crashline.webapp.params import validate
-from crashline.webapp.supersearch.params import is_dynamic_param, search_params_model
 from crashline.webapp.supersearch.query import (
     SearchRequest,
     build_query,
-    parse_request,
+    parse_search,
     regex_params,
 )
 from crashline.webapp.supersearch.response import shape_response
@@ -72,24 +69,11 @@ class IndexCache:
         return needed & names
 
 
-def visibility(principal: Principal):
-    def visible(fdef: FieldDef) -> bool:
-        return fdef.public or principal.has(fdef.permission)
-
-    return visible
-
-
 class SuperSearch:
     def __init__(self, backend: SearchBackend, retention_weeks: int, index_cache_ttl: float):
         self.backend = backend
         self.retention = dt.timedelta(weeks=retention_weeks)
         self.indices = IndexCache(backend, index_cache_ttl)
-
-    def parse(self, params: Mapping[str, list[str]], principal: Principal,
-              now: dt.datetime | None = None) -> SearchRequest:
-        now = now or dt.datetime.now(dt.UTC)
-        model, extras = validate(search_params_model(), params, extra=is_dynamic_param)
-        return parse_request(model, extras, visibility(principal), now)
 
     def index_names(self, request: SearchRequest, now: dt.datetime) -> list[str]:
         start = max(request.window.start, now - self.retention)
@@ -99,7 +83,7 @@ class SuperSearch:
             now: dt.datetime | None = None) -> dict:
         now = now or dt.datetime.now(dt.UTC)
         try:
-            request = self.parse(params, principal, now)
+            request = parse_search(params, principal, now)
         except ParamError as exc:
             raise bad_param(exc.param, exc.message) from None
         body = build_query(request)
