@@ -34,6 +34,9 @@ class FieldType(StrEnum):
 PUBLIC = "public"
 VIEW_PII = "view_pii"
 
+# Crashpad's short annotation names, copied after the Breakpad/Mozilla name of a field.
+CRASHPAD_ANNOTATIONS = frozenset({"prod", "ver", "channel", "ptype", "plat"})
+
 # Super Search operators (see the webapp's query parser for their meaning).
 STRING_OPERATORS = ("has", "=", "~", "^", "$", "@", "__null__")
 ENUM_OPERATORS = ("has", "=", "~", "^", "$", "@", "__null__")
@@ -69,6 +72,10 @@ class FieldDef:
     annotations: tuple[str, ...] = ()
     # Other names the API accepts for this field (answers use ``name``).
     aliases: tuple[str, ...] = ()
+    # The reference (Socorro) has this field: ``source_path`` is its processed-crash key and
+    # the first annotation its source annotation (checked against its schemas by the tests).
+    # False for Crashline's own fields.
+    reference: bool = True
 
     @property
     def source_path(self) -> str:
@@ -134,7 +141,8 @@ FIELDS: tuple[FieldDef, ...] = (
     _f("user_comments", S, "Comments the user typed into the crash reporter.",
        facetable=False, annotations=("Comments",)),
     _f("url", S, "URL being visited (URL annotation).", facetable=False, annotations=("URL",)),
-    _f("email", S, "Email address the user gave.", facetable=False, annotations=("Email",)),
+    _f("email", S, "Email address the user gave.", facetable=False, annotations=("Email",),
+       reference=False),
     # -- more searchable processed fields (names as the reference's Super Search) ---------
     # product and build
     _f("major_version", I, "Major part of the version (120 for 120.0.1).", public=True),
@@ -147,7 +155,8 @@ FIELDS: tuple[FieldDef, ...] = (
        public=True, annotations=("SubmittedFrom",)),
     _f("useragent_locale", S, "Locale of the application UI.", public=True,
        annotations=("useragent_locale",)),
-    _f("theme", S, "Name of the theme in use.", public=True, annotations=("Theme",)),
+    _f("theme", S, "Name of the theme in use.", public=True, annotations=("Theme",),
+       reference=False),
     _f("safe_mode", B, "The application ran in safe mode.", public=True, annotations=("SafeMode",)),
     _f("em_check_compatibility", B, "Add-on compatibility checking was enabled.",
        public=True, annotations=("EMCheckCompatibility",)),
@@ -176,7 +185,7 @@ FIELDS: tuple[FieldDef, ...] = (
     _f("oom_allocation_size", L, "Size of the allocation that failed (out of memory).",
        public=True, annotations=("OOMAllocationSize",)),
     _f("contains_memory_report", B, "The crash has a memory report.", public=True,
-       annotations=("ContainsMemoryReport",)),
+       annotations=("ContainsMemoryReport",), reference=False),
     _f("has_device_touch_screen", B, "The device has a touch screen.", public=True,
        annotations=("HasDeviceTouchScreen",)),
     # Android
@@ -346,11 +355,13 @@ class KeyDef:
     path: str
     description: str
     public: bool = False
+    reference: bool = True  # the reference's schema has this key (False: Crashline's own)
 
 
-def _keys(prefix: str, entries: Iterable[tuple]) -> tuple[KeyDef, ...]:
+def _keys(prefix: str, entries: Iterable[tuple], reference: bool = True) -> tuple[KeyDef, ...]:
     """``(path, description[, public])`` entries under ``prefix``; public unless said."""
-    return tuple(KeyDef(f"{prefix}{e[0]}", e[1], e[2] if len(e) > 2 else True) for e in entries)
+    return tuple(KeyDef(f"{prefix}{e[0]}", e[1], e[2] if len(e) > 2 else True, reference)
+                 for e in entries)
 
 
 # One stack frame of the stack walker (rust-minidump's minidump-stackwalk --json).
@@ -452,14 +463,16 @@ PROCESSED_KEYS: tuple[KeyDef, ...] = (
         ("started_datetime", "When the last processing started."),
         ("client_crash_date", "When the client crashed (from CrashTime)."),
         ("processor_history[]", "Notes of earlier processings."),
-        ("truncated", "Some stack was cut (too many frames)."),
-        ("removed_fields[]", "Fields the search engine refused for this crash."),
         ("signature_debug", "How the signature was built.", False),
         ("collector_metadata.*", "What the collector recorded on receipt.", False),
         ("memory_report", "The memory report: can hold URLs.", False),
         ("memory_report_error", "Why the memory report could not be read.", False),
         ("breadcrumbs", "Events logged before the crash.", False),
     )),
+    *_keys("", (
+        ("truncated", "Some stack was cut (too many frames)."),
+        ("removed_fields[]", "Fields the search engine refused for this crash."),
+    ), reference=False),
     *_keys("", DUMP_KEYS),
     *_keys("upload_file_minidump_*.", DUMP_KEYS),
     *_keys("java_exception.exception.values[].stacktrace.", (
