@@ -52,6 +52,7 @@ PRODUCED_BY_RULES: dict[str, str] = {
     "collector_notes": "CollectorMetadataRule (collector_metadata.collector_notes)",
     "java_stack_trace": "JavaStackTraceRule (JavaStackTrace annotation)",
     "java_stack_trace_raw": "JavaStackTraceRule (JavaStackTrace annotation)",
+    "abort_message": "AbortMessageRule (AbortMessage annotation)",
 }
 
 # Rule fields that only appear under conditions the synthetic dump does not meet.
@@ -75,6 +76,8 @@ NOT_PRODUCED: dict[str, str] = {
     "has_guard_page_access": "HasGuardPageAccessRule",
     "mac_boot_args": "MacBootArgsRule (json_dump.mac_boot_args)",
     "soft_errors": "SoftErrorsRule (json_dump.soft_errors)",
+    "mac_crash_info": "MacCrashInfoRule (json_dump.mac_crash_info)",
+    "has_mac_boot_args": "MacBootArgsRule (json_dump.mac_boot_args)",
     **{f.name: "MemoryReportExtraction (memory report)" for f in FIELDS
        if f.source_path.startswith("memory_measures.")},
 }
@@ -102,7 +105,7 @@ def test_copy_table_covers_every_annotated_field():
 
 
 _VALID = {FieldType.STRING: "text", FieldType.ENUM: "value", FieldType.INTEGER: "7",
-          FieldType.LONG: "123456", FieldType.BOOLEAN: "1"}
+          FieldType.LONG: "123456", FieldType.FLOAT: "12.5", FieldType.BOOLEAN: "1"}
 
 
 def every_annotation_raw_crash() -> dict:
@@ -112,7 +115,7 @@ def every_annotation_raw_crash() -> dict:
         InstallTime="1700000000", StartupTime="1700000100", CrashTime="1700000200",
         JavaStackTrace="java.lang.NullPointerException: boom\n"
                        "\tat org.example.Foo.bar(Foo.java:12)\n",
-        CPUMicrocodeVersion="0xf0",
+        CPUMicrocodeVersion="0xf0", AbortMessage="an abort",
         submitted_timestamp="2025-09-18T10:00:00+00:00",
         metadata={"collector_notes": ["a collector note"]},
     )
@@ -175,5 +178,7 @@ def test_annotation_fields_hold_the_annotation_value(processed):
             assert value is True, field.name
         elif field.type in (FieldType.INTEGER, FieldType.LONG):
             assert value == int(sent), field.name
+        elif field.type is FieldType.FLOAT:
+            assert value == float(sent), field.name
         else:
             assert value == sent, field.name

@@ -122,6 +122,8 @@ FIELDS: tuple[FieldDef, ...] = (
        source="build", public=True, annotations=("BuildID",)),
     _f("process_type", E, "parent, content, gpu, ... (ProcessType annotation).", public=True,
        annotations=("ProcessType", "ptype")),
+    _f("productid", S, "Application id (ProductID annotation).", public=True,
+       annotations=("ProductID",)),
     # platform
     _f("platform", E, "Operating system name.", source="os_name", public=True,
        aliases=("os_name",)),
@@ -137,6 +139,16 @@ FIELDS: tuple[FieldDef, ...] = (
     _f("uptime", L, "Seconds the process ran before it crashed.", public=True),
     _f("install_age", L, "Seconds since this version was installed.", public=True),
     _f("mdsw_status_string", E, "Stack walker status (OK or why it failed).", public=True),
+    _f("abort_message", S, "Message of a deliberate abort (AbortMessage annotation).",
+       public=True, facetable=False),
+    _f("hang", E, "Set when a hang was turned into this crash: ui or shutdown (Hang "
+       "annotation).", public=True, annotations=("Hang",)),
+    _f("shutdown_reason", E, "Why the application was shutting down (ShutdownReason "
+       "annotation).", public=True, annotations=("ShutdownReason",)),
+    _f("uptime_ts", F, "Seconds the process ran, with fractions (UptimeTS annotation).",
+       public=True, annotations=("UptimeTS",)),
+    _f("throttleable", B, "The reporter lets the collector throttle this report "
+       "(Throttleable annotation).", public=True, annotations=("Throttleable",)),
     # protected
     _f("user_comments", S, "Comments the user typed into the crash reporter.",
        facetable=False, annotations=("Comments",)),
@@ -186,6 +198,13 @@ FIELDS: tuple[FieldDef, ...] = (
        public=True, annotations=("OOMAllocationSize",)),
     _f("contains_memory_report", B, "The crash has a memory report.", public=True,
        annotations=("ContainsMemoryReport",), reference=False),
+    _f("mac_memory_pressure", E, "macOS memory pressure when it crashed: Normal, Warning, "
+       "Critical... (MacMemoryPressure annotation).", public=True,
+       annotations=("MacMemoryPressure",)),
+    _f("mac_crash_info", S, "macOS __crash_info records of the dump (JSON).", public=True,
+       facetable=False),
+    _f("has_mac_boot_args", B, "The dump holds macOS boot arguments (see mac_boot_args).",
+       public=True),
     _f("has_device_touch_screen", B, "The device has a touch screen.", public=True,
        annotations=("HasDeviceTouchScreen",)),
     # Android
