@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import falcon.testing
 import pytest
-from harness.reference import is_public, processed_schema
-from web_integration import headers
+from harness.reference import is_public, processed_schema, raw_schema
+from web_integration import headers, settings_from_env
 
 from crashline.common.crashid import create_crash_id
 from crashline.common.fields import FIELDS
 from crashline.common.search.documents import search_document
 from crashline.common.storage import storage_from_settings
+from crashline.webapp.app import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +114,51 @@ def test_search_columns_hide_every_protected_value(client, reference_crash, toke
     # The protected values are there, for those who may see them.
     assert any(MARK + "user_comments" in text for path, text in texts
                if path.endswith("Unredacted/"))
+
+
+@pytest.fixture(scope="module")
+def annotated_crash(web_settings):
+    """A raw crash with every annotation of the reference's schema, and one of our own."""
+    crash_id = create_crash_id(WHEN)
+    raw = {name: f"value of {name}" for name in raw_schema()["properties"]}
+    raw.update(uuid=crash_id, TeamFlavor="nightly-x", metadata={"collector_notes": []})
+    storage_from_settings(web_settings).save_raw_crash(crash_id, raw, {})
+    return crash_id, raw
+
+
+@pytest.mark.parametrize("who", UNPRIVILEGED)
+def test_raw_crash_shows_the_references_public_annotations(client, annotated_crash, tokens,
+                                                           who):
+    crash_id, raw = annotated_crash
+    response = client.simulate_get("/api/RawCrash/", params={"crash_id": crash_id},
+                                   headers=headers(tokens.get(who) if who else None))
+    public = {name for name, node in raw_schema()["properties"].items() if is_public(node)}
+    assert set(response.json) == public
+    assert client.simulate_get("/api/RawCrash/", params={"crash_id": crash_id},
+                               headers=headers(tokens["pii"])).json == raw
+
+
+def test_a_deployment_names_its_public_annotations(web_env, web_services, annotated_crash,
+                                                   tmp_path):
+    file = tmp_path / "annotations.toml"
+    file.write_text('public = ["TeamFlavor"]\nprotected = ["Notes"]\n')
+    settings = settings_from_env(web_env, annotations_file=str(file),
+                                 protected_annotations="Vendor")
+    client = falcon.testing.TestClient(create_app(settings, web_services))
+    crash_id, stored = annotated_crash
+    raw = client.simulate_get("/api/RawCrash/", params={"crash_id": crash_id}).json
+    assert raw["TeamFlavor"] == "nightly-x" and "ProductName" in raw
+    assert not {"Notes", "Vendor", "URL", "metadata"} & set(raw)
+    # The data dictionary reads the same policy.
+    dictionary = client.simulate_get("/api/DataDictionary/").json["annotations"]
+    public = {name for name, entry in dictionary.items() if entry["permission"] == "public"}
+    assert public & set(stored) == set(raw)
+    assert dictionary["Notes"]["permission"] == "view_pii"
+    assert dictionary["ProductName"]["search_fields"] == ["product"]
+
+
+def test_the_data_dictionary_lists_nested_keys(client):
+    processed = client.simulate_get("/api/DataDictionary/").json["processed_crash"]
+    assert processed["json_dump.threads[].frames[].registers.*"]["permission"] == "view_pii"
+    assert processed["json_dump.threads[].frames[].function"]["permission"] == "public"
+    assert processed["os_name"]["search_field"] == "platform"

@@ -84,6 +84,12 @@ class CommonSettings(BaseSettings):
     # Signature generation
     signature_lists_dir: Path | None = None
 
+    # Which annotations are public (crashline.common.annotations): a TOML file that adds to
+    # (or replaces) the shipped defaults, and names added or protected on top of it.
+    annotations_file: Path | None = None
+    public_annotations: CommaList = Field(default_factory=list)
+    protected_annotations: CommaList = Field(default_factory=list)
+
     # Metrics HTTP server for services without their own web server
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9101

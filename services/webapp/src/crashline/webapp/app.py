@@ -11,6 +11,7 @@ import logging
 import falcon
 import falcon.media
 
+from crashline.common.annotations import annotation_policy
 from crashline.common.database.pool import DatabaseError
 from crashline.common.health import add_health_routes
 from crashline.common.queue import QueueError
@@ -31,6 +32,7 @@ from crashline.webapp.api.signatures import (
     SignaturesByBugsResource,
 )
 from crashline.webapp.api.supersearch import (
+    DataDictionaryResource,
     SuperSearchFieldsResource,
     SuperSearchResource,
     SuperSearchUnredactedResource,
@@ -151,6 +153,7 @@ def create_app(settings: WebappSettings | None = None,
     app.add_error_handler(StorageError, _unavailable("Crash storage"))
     app.add_error_handler(QueueError, _unavailable("The queue"))
 
+    annotations = annotation_policy(settings)
     search = SuperSearch(services.search, settings.search_retention_weeks,
                          settings.webapp_index_cache_seconds)
     priority = PriorityRequests(services.db, services.publisher, services.queues.priority,
@@ -159,8 +162,9 @@ def create_app(settings: WebappSettings | None = None,
         SuperSearchResource(search),
         SuperSearchUnredactedResource(search),
         SuperSearchFieldsResource(),
+        DataDictionaryResource(annotations),
         ProcessedCrashResource(services, priority),
-        RawCrashResource(services),
+        RawCrashResource(services, annotations),
         ReprocessingResource(services),
         CrashVerifyResource(services),
         CrashSignatureResource(services),

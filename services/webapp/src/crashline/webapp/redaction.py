@@ -1,5 +1,8 @@
 """Redaction by allowlist: what a caller without ``view_pii`` may see of a crash.
 
+Annotations are public when the deployment's annotation policy says so
+(:mod:`crashline.common.annotations`: the reference's public annotations by default).
+
 Anything not declared public is dropped, at any depth, so a new annotation, a new processed
 key or a new key of the stack walker's output stays private until someone decides it is
 public. The processed crash is walked along the field registry's tree
@@ -11,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from crashline.common.annotations import AnnotationPolicy, annotation_policy
 from crashline.common.fields import Node, processed_tree
+from crashline.webapp.settings import get_webapp_settings
 
 _DROP = object()
 
@@ -55,29 +60,7 @@ def redact_processed(processed: Mapping) -> dict:
     return _object(processed_tree(), processed)
 
 
-# Raw-crash annotations anyone may see (everything else, e.g. URL, Comments, metadata, PHC*,
-# MozCrashReason, Breadcrumbs, JavaStackTrace, is protected).
-PUBLIC_ANNOTATIONS = frozenset((
-    "AbortMessage", "Accessibility", "AdapterDeviceID", "AdapterDriverVersion",
-    "AdapterSubsysID", "AdapterVendorID", "Add-ons", "AddonsShouldHaveBlockedE10s",
-    "Android_Board", "Android_Brand", "Android_CPU_ABI", "Android_CPU_ABI2", "Android_Device",
-    "Android_Display", "Android_Fingerprint", "Android_Hardware", "Android_Manufacturer",
-    "Android_Model", "Android_PackageName", "Android_Version", "AppInitDLLs",
-    "ApplicationBuildID", "AsyncShutdownTimeout", "AvailablePageFile",
-    "AvailablePhysicalMemory", "AvailableVirtualMemory", "BuildID", "ContainsMemoryReport",
-    "CPUMicrocodeVersion", "CrashTime", "DOMFissionEnabled", "DOMIPCEnabled",
-    "DistributionID", "EMCheckCompatibility", "GraphicsCriticalError", "GraphicsStartupTest",
-    "Hang", "HasDeviceTouchScreen", "InstallTime", "IPCChannelError", "IPCFatalErrorMsg",
-    "IPCFatalErrorProtocol", "IPCMessageName", "IPCMessageSize", "IPCShutdownState",
-    "IPCSystemError", "IsGarbageCollecting", "LastCrash", "Notes", "OOMAllocationSize",
-    "ProcessType", "ProductID", "ProductName", "ReleaseChannel", "SafeMode",
-    "SecondsSinceLastCrash", "ShutdownProgress", "StartupCrash", "StartupTime",
-    "SubmittedFrom", "SystemMemoryUsePercentage", "Theme", "TotalPageFile",
-    "TotalPhysicalMemory", "TotalVirtualMemory", "UptimeTS", "useragent_locale",
-    "UtilityActorsName", "Vendor", "Version", "WindowsErrorReporting",
-    "XPCOMSpinEventLoopStack", "submitted_timestamp", "uuid",
-))
-
-
-def redact_raw(raw: Mapping) -> dict:
-    return {k: v for k, v in raw.items() if k in PUBLIC_ANNOTATIONS}
+def redact_raw(raw: Mapping, policy: AnnotationPolicy | None = None) -> dict:
+    """The public annotations of ``raw``: by ``policy``, else the one the settings name."""
+    policy = policy or annotation_policy(get_webapp_settings())
+    return {k: v for k, v in raw.items() if policy.is_public(k)}

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import falcon
 from pydantic import BaseModel, ConfigDict, Field
 
+from crashline.common.annotations import AnnotationPolicy
 from crashline.common.crashid import (
     InvalidCrashId,
     date_from_crash_id,
@@ -108,8 +109,9 @@ class RawCrashResource(Resource):
                    400: "bad parameter", 403: "format=raw without view_rawdump",
                    404: "unknown crash or dump"}),)
 
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, annotations: AnnotationPolicy):
         self.services = services
+        self.annotations = annotations
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = self.read_params(req, RawCrashParams)
@@ -139,7 +141,7 @@ class RawCrashResource(Resource):
         except CrashNotFound:
             raise not_found(f"Crash {crash_id} not found") from None
         if not self.principal(req).has(VIEW_PII):
-            raw = redact_raw(raw)
+            raw = redact_raw(raw, self.annotations)
         resp.media = raw
 
 
