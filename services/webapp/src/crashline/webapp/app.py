@@ -37,6 +37,7 @@ from crashline.webapp.api.supersearch import (
     SuperSearchResource,
     SuperSearchUnredactedResource,
 )
+from crashline.webapp.api.versions import NoOpResource, VersionStringResource
 from crashline.webapp.auth.middleware import TOKEN_HEADER, AuthMiddleware, is_api
 from crashline.webapp.auth.store import AccountStore
 from crashline.webapp.errors import handle_unexpected, not_found, serialize_error, unavailable
@@ -173,6 +174,8 @@ def create_app(settings: WebappSettings | None = None,
         SignaturesByBugsResource(services),
         ProductVersionsResource(services),
         ProductsResource(services),
+        VersionStringResource(search),
+        NoOpResource(),
     ]
     for resource in resources:
         app.add_route(f"/api/{resource.name}", resource)

@@ -45,6 +45,11 @@ class CrashIdParams(BaseModel):
     crash_id: CrashId
 
 
+class ProcessedCrashParams(CrashIdParams):
+    format: Literal["meta"] = Field("meta", description=(
+        "Accepted for the reference's clients, which send it; meta is the only format"))
+
+
 class RawCrashParams(CrashIdParams):
     format: Literal["meta", "raw"] = Field("meta", description=(
         "meta: the annotations as JSON; raw: download a dump (needs view_rawdump)"))
@@ -63,7 +68,7 @@ class ReprocessingParams(BaseModel):
 class ProcessedCrashResource(Resource):
     name = "ProcessedCrash"
     operations = (Operation(
-        "GET", "A processed crash", params=CrashIdParams,
+        "GET", "A processed crash", params=ProcessedCrashParams,
         responses={200: "the processed crash (public keys only without view_pii)",
                    400: "not a crash id",
                    404: "unknown crash; or not processed yet (then it is queued for "
@@ -74,7 +79,7 @@ class ProcessedCrashResource(Resource):
         self.priority = priority
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        params = self.read_params(req, CrashIdParams)
+        params = self.read_params(req, ProcessedCrashParams)
         crash_id = crash_id_param(params.crash_id)
         storage = self.services.storage
         resp.cache_control = NO_STORE
