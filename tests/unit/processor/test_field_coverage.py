@@ -33,6 +33,7 @@ PRODUCED_BY_RULES: dict[str, str] = {
     "install_age": "DatesAndTimesRule",
     "platform": "OSInfoRule (os_name)",
     "platform_version": "OSInfoRule (os_version)",
+    "platform_pretty_version": "OSPrettyVersionRule (os_pretty_version)",
     "cpu_arch": "CPUInfoRule",
     "cpu_count": "CPUInfoRule",
     "cpu_info": "CPUInfoRule",
@@ -62,6 +63,14 @@ CONDITIONAL: dict[str, str] = {
     "last_error_value": "CrashingThreadInfoRule: only Windows dumps with the thread's TEB",
     "possible_bit_flips_max_confidence": "PossibleBitFlipsRule: only when the walker finds "
                                          "a plausible bit flip of the crash address",
+    "crash_inconsistencies": "CrashInconsistenciesRule: only when reason, address and "
+                             "instruction disagree (test_generic_rules)",
+    "has_guard_page_access": "HasGuardPageAccessRule: only an access to a guard page "
+                             "(test_generic_rules)",
+    "soft_errors": "SoftErrorsRule: only dumps with soft errors (the corpus's Linux dump)",
+    "mac_boot_args": "MacBootArgsRule: only macOS dumps (test_generic_rules)",
+    "has_mac_boot_args": "MacBootArgsRule: only macOS dumps (test_generic_rules)",
+    "mac_crash_info": "MacCrashInfoRule: only macOS dumps (test_generic_rules)",
 }
 
 # Registry fields nothing produces yet (the reference computes them in rules we lack). They
@@ -69,15 +78,8 @@ CONDITIONAL: dict[str, str] = {
 NOT_PRODUCED: dict[str, str] = {
     "distribution_id": "DistributionIdRule (TelemetryEnvironment partner id)",
     "addons_checked": "AddonsRule",
-    "platform_pretty_version": "OSPrettyVersionRule (os_pretty_version)",
-    "crash_inconsistencies": "CrashInconsistenciesRule (json_dump.crash_info)",
     "moz_crash_reason": "MozCrashReasonRule (sanitised MozCrashReason)",
     "accessibility": "AccessibilityRule (Accessibility == 'Active')",
-    "has_guard_page_access": "HasGuardPageAccessRule",
-    "mac_boot_args": "MacBootArgsRule (json_dump.mac_boot_args)",
-    "soft_errors": "SoftErrorsRule (json_dump.soft_errors)",
-    "mac_crash_info": "MacCrashInfoRule (json_dump.mac_crash_info)",
-    "has_mac_boot_args": "MacBootArgsRule (json_dump.mac_boot_args)",
     **{f.name: "MemoryReportExtraction (memory report)" for f in FIELDS
        if f.source_path.startswith("memory_measures.")},
 }

@@ -1,4 +1,8 @@
-"""Processing rules, grouped by what they look at. :func:`default_rulesets` puts them in order."""
+"""Processing rules, grouped by what they look at. :func:`default_rulesets` puts them in order.
+
+The default ruleset holds generic rules only (any Breakpad/Crashpad product). A deployment
+adds its own by building its processor with a ruleset of its own (see the README).
+"""
 
 from __future__ import annotations
 
@@ -16,13 +20,22 @@ from crashline.processor.rules.annotations import (
 from crashline.processor.rules.identity import IdentifierRule, MinidumpSha256HashRule
 from crashline.processor.rules.java import JavaStackTraceRule
 from crashline.processor.rules.messages import AbortMessageRule, ReportTypeRule
-from crashline.processor.rules.platform import CPUInfoRule, OSInfoRule
+from crashline.processor.rules.platform import (
+    AndroidCPUInfoRule,
+    AndroidOSInfoRule,
+    CPUInfoRule,
+    OSInfoRule,
+    OSPrettyVersionRule,
+    PlatformInfoRule,
+)
 from crashline.processor.rules.signature import (
     ShutdownHangCrashingThreadRule,
     SignatureGeneratorRule,
 )
 from crashline.processor.rules.stack import (
+    CrashInconsistenciesRule,
     CrashingThreadInfoRule,
+    HasGuardPageAccessRule,
     MissingSymbolsRule,
     ModulesInStackRule,
     PossibleBitFlipsRule,
@@ -31,6 +44,7 @@ from crashline.processor.rules.stack import (
     TruncateStacksRule,
 )
 from crashline.processor.rules.stackwalk import MinidumpStackwalkRule
+from crashline.processor.rules.streams import MacBootArgsRule, MacCrashInfoRule, SoftErrorsRule
 from crashline.processor.stackwalker import Stackwalker
 
 
@@ -50,17 +64,26 @@ def default_rulesets(stackwalker: Stackwalker, signature_rule: SignatureGenerato
         CrashingThreadInfoRule(),
         TruncateStacksRule(),
         PossibleBitFlipsRule(),
+        CrashInconsistenciesRule(),
+        HasGuardPageAccessRule(),
         MajorVersionRule(),
         ProcessTypeRule(),
         DatesAndTimesRule(),
         JavaStackTraceRule(),
         AbortMessageRule(),
         ReportTypeRule(),
+        MacBootArgsRule(),
+        MacCrashInfoRule(),
         CPUInfoRule(),
+        AndroidCPUInfoRule(),
         OSInfoRule(),
+        AndroidOSInfoRule(),
+        PlatformInfoRule(),
+        OSPrettyVersionRule(),
         TopMostFilesRule(),
         ModulesInStackRule(),
         MissingSymbolsRule(),
+        SoftErrorsRule(),
         ThreadCountRule(),
         *signature_rules,
     ]
