@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from crashline.common.settings import CommonSettings, split_list
+from crashline.common.settings import CommaList, CommonSettings, split_list
 
 
 class ProcessorSettings(CommonSettings):
@@ -44,6 +44,10 @@ class ProcessorSettings(CommonSettings):
     symbols_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     symbols_cache_dir: Path = Path(".local/data/symbols-cache")
     processor_tmp_dir: Path | None = None  # per-crash scratch folders; None: the system's
+
+    # A deployment's own rules (package.module:RuleClass, comma-separated), run after the
+    # generic ones and before signature generation.
+    processor_extra_rules: CommaList = Field(default_factory=list)
 
     # Search indexing: refresh after each document (tests and tiny installs only).
     processor_search_refresh: bool = False
