@@ -8,6 +8,7 @@ import datetime as dt
 
 import falcon.testing
 import pytest
+from harness.crashes import store_crash
 from harness.reference import is_public, processed_schema, raw_schema
 from web_integration import headers, settings_from_env
 
@@ -66,7 +67,7 @@ def reference_crash(web_settings, web_search):
     doc.update(uuid=crash_id, crash_id=crash_id, date_processed=now.isoformat(),
                completed_datetime=now.isoformat())
     storage = storage_from_settings(web_settings)
-    storage.save_raw_crash(crash_id, {"uuid": crash_id}, {})
+    store_crash(storage, crash_id, {"uuid": crash_id}, {})
     storage.put_processed_crash(crash_id, doc)
     index = web_search.namer.for_date(now)
     web_search.index_document(index, crash_id, search_document(crash_id, doc))
@@ -122,7 +123,7 @@ def annotated_crash(web_settings):
     crash_id = create_crash_id(WHEN)
     raw = {name: f"value of {name}" for name in raw_schema()["properties"]}
     raw.update(uuid=crash_id, TeamFlavor="nightly-x", metadata={"collector_notes": []})
-    storage_from_settings(web_settings).save_raw_crash(crash_id, raw, {})
+    store_crash(storage_from_settings(web_settings), crash_id, raw, {})
     return crash_id, raw
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from harness.crashes import store_crash
 from processor_support.minidump import MinidumpSpec, build_minidump, symbol_file
 from processor_support.workers import stackwalker_path
 from web_integration import headers
@@ -67,7 +68,7 @@ def walked(corpus, web_env, web_settings, web_search, database, tmp_path_factory
     for name, files in dumps.items():
         crash_id = create_crash_id(WHEN)
         raw = {**RAW, "uuid": crash_id, "submitted_timestamp": WHEN.isoformat()}
-        storage.save_raw_crash(crash_id, raw, files)
+        store_crash(storage, crash_id, raw, files)
         outcome = processor.handle(Job(crash_id))
         assert outcome.result is Result.SAVED, outcome.reason
         crashes[name] = (crash_id, storage.get_processed_crash(crash_id))
