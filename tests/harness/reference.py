@@ -41,7 +41,7 @@ def processed_schema() -> dict:
     return schema("processed_crash")
 
 
-def _resolve(root: dict, node: dict) -> dict:
+def resolve(root: dict, node: dict) -> dict:
     """``node`` with its ``$ref`` (``#/definitions/x``) merged in."""
     ref = node.get("$ref")
     if not ref:
@@ -49,7 +49,7 @@ def _resolve(root: dict, node: dict) -> dict:
     target = root
     for part in ref.lstrip("#/").split("/"):
         target = target[part]
-    return {**_resolve(root, target), **{k: v for k, v in node.items() if k != "$ref"}}
+    return {**resolve(root, target), **{k: v for k, v in node.items() if k != "$ref"}}
 
 
 def is_public(node: dict) -> bool:
@@ -61,7 +61,7 @@ def walk(root: dict) -> Iterator[tuple[str, dict]]:
     stack: list[tuple[str, dict]] = [("", root)]
     while stack:
         path, node = stack.pop()
-        node = _resolve(root, node)
+        node = resolve(root, node)
         if path:
             yield path, node
         prefix = f"{path}." if path else ""
@@ -76,7 +76,7 @@ def walk(root: dict) -> Iterator[tuple[str, dict]]:
 def find(root: dict, path: str) -> dict | None:
     """The schema node of a registry path, or None (a ``*`` key of ours matches any key of
     the schema; a key of ours matches the schema's patterns)."""
-    node = _resolve(root, root)
+    node = resolve(root, root)
     for segment in path.split("."):
         key = segment.rstrip("[]")
         props = node.get("properties") or {}
@@ -91,9 +91,9 @@ def find(root: dict, path: str) -> dict | None:
                           if re.search(pattern, key)), None)
         if child is None:
             return None
-        node = _resolve(root, child)
+        node = resolve(root, child)
         for _ in range(segment.count("[]")):
             if not isinstance(node.get("items"), dict):
                 return None
-            node = _resolve(root, node["items"])
+            node = resolve(root, node["items"])
     return node

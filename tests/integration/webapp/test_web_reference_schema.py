@@ -9,7 +9,7 @@ import datetime as dt
 import falcon.testing
 import pytest
 from harness.crashes import store_crash
-from harness.reference import is_public, processed_schema, raw_schema
+from harness.reference import is_public, processed_schema, raw_schema, resolve
 from web_integration import headers, settings_from_env
 
 from crashline.common.crashid import create_crash_id
@@ -32,17 +32,8 @@ def every_field(root: dict) -> dict:
     """A document with a value at every path of the schema: ``PROTECTED:<path>`` where the
     reference protects the value (or anything above it), ``public:<path>`` elsewhere."""
 
-    def resolve(node: dict) -> dict:
-        ref = node.get("$ref")
-        if not ref:
-            return node
-        target = root
-        for part in ref.lstrip("#/").split("/"):
-            target = target[part]
-        return {**resolve(target), **{k: v for k, v in node.items() if k != "$ref"}}
-
     def value(node: dict, path: str, protected: bool, depth: int) -> object:
-        node = resolve(node)
+        node = resolve(root, node)
         protected = protected or not is_public(node)
         if depth > 12:
             return None
