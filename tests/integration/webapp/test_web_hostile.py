@@ -27,6 +27,14 @@ def test_deeply_nested_json_bodies_are_refused(client, tokens, path, body):
     assert "nested more than 64 levels" in response.json["error"]
 
 
+def test_json_balloons_are_refused_before_they_are_built(client):
+    balloon = '{"jobs": [' + "[]," * 3_000_000 + "[]]}"  # 9 MB: 3 million lists
+    response = client.simulate_post("/api/CrashSignature/", body=balloon,
+                                     headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "more than 500000 values" in response.json["error"]
+
+
 # Invalid, too big, too complex to determinize, a dangling escape.
 @pytest.mark.parametrize("regex", ["[", "a{1,99999}", "[ac]*a[ac]{50,200}", ".*a.{0,300}", "\\"])
 def test_refused_regexes_get_our_message_not_the_engines(client, crashes, web_search, regex):

@@ -23,6 +23,9 @@ from crashline.webapp.params import query_params, validate
 MAX_BODY_BYTES = 20 * 1024 * 1024
 # Deeper than any crash data the API takes (a frame's inlines sit about 8 levels down).
 MAX_JSON_DEPTH = 64
+# Values in one JSON body: 100 crashes of 5,000 each (a body of 20 MiB of empty lists
+# would otherwise be 7 million objects).
+MAX_JSON_ITEMS = 500_000
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def json_body(req: falcon.Request) -> object:
     if not body.strip():
         raise bad_request("the request body is empty")
     try:
-        return loads_bounded(body, MAX_JSON_DEPTH)
+        return loads_bounded(body, MAX_JSON_DEPTH, MAX_JSON_ITEMS)
     except ValueError as exc:
         raise bad_request(f"the request body is not valid JSON: {exc}") from None
 
