@@ -13,11 +13,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from harness.shared import CORPUS
 
 from crashline.common.settings import CommonSettings, SearchEngine, StorageBackend
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
 
 RUN_ID = uuid.uuid4().hex[:8]
 

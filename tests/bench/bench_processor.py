@@ -45,10 +45,10 @@ from crashline.common.storage import storage_from_settings
 from crashline.processor.settings import ProcessorSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpus"
 sys.path.insert(0, str(ROOT / "tests"))
 from harness.crashes import store_crash as save_crash  # noqa: E402
 from harness.services import BIN, ServiceProcess, free_port  # noqa: E402
+from harness.shared import CORPUS  # noqa: E402
 
 
 def corpus_dumps() -> list[tuple[str, bytes]]:

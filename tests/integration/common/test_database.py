@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
+from harness.services import wait_for
+from psycopg2.extensions import make_dsn
 
 from crashline.common.database import apply_migrations, pending_migrations
 from crashline.common.database.migrations_runner import available_migrations
@@ -65,3 +68,32 @@ def test_unreachable_database_is_a_clear_error():
     db = Database("postgresql://crashline:crashline@127.0.0.1:1/crashline")
     with pytest.raises(DatabaseError, match="cannot connect"):
         db.check()
+
+
+def _connections_named(database, name: str) -> int:
+    with database.transaction() as cur:
+        cur.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = %s",
+                    (name,))
+        return cur.fetchone()["n"]
+
+
+def test_first_use_from_many_threads_makes_one_pool(database, settings):
+    name = f"crashline-pool-race-{uuid.uuid4().hex[:8]}"
+    db = Database(make_dsn(settings.database_url, application_name=name), minconn=2, maxconn=8)
+    start = threading.Barrier(8)
+    pools = []
+
+    def first_use():
+        start.wait()
+        pools.append(db._get_pool())
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(pool) for pool in pools}) == 1
+    assert _connections_named(database, name) == 2  # minconn of the one pool
+    db.close()
+    # Nothing leaked (a closed connection's server process takes a moment to go).
+    wait_for(lambda: _connections_named(database, name) == 0, 10, "the connections to close")

@@ -12,7 +12,8 @@ import pytest
 import requests
 from harness.crashes import store_crash
 from harness.services import ServiceProcess, free_port, wait_for
-from processor_support.workers import METRICS_PORTS, ROOT, stackwalker_path
+from harness.shared import CORPUS
+from processor_support.workers import METRICS_PORTS, stackwalker_path
 
 from crashline.common.crashid import create_crash_id
 from crashline.common.storage import storage_from_settings
@@ -32,7 +33,7 @@ def symbols_dir(tmp_path_factory) -> Path:
 def worker_env(crashline_env, symbols_dir, database, search_backend, rabbitmq_client,
                tmp_path) -> dict[str, str]:
     """Environment of a worker of this test session (services checked up)."""
-    corpus_symbols = ROOT.parent / "shared" / "corpus" / "symbols"
+    corpus_symbols = CORPUS / "symbols"
     dirs = [str(symbols_dir)] + ([str(corpus_symbols)] if corpus_symbols.is_dir() else [])
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRASHLINE_")}
     env.update(crashline_env)

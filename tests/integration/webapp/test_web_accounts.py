@@ -122,8 +122,47 @@ def test_rate_limits(limited_client, tokens):  # checklist 28
     other = limited_client.simulate_get("/api/SuperSearchFields/",
                                         headers={"X-Real-IP": ip + "1"})
     assert other.status_code == 200
-    # bob's user has its own budget: 5, not the 3 of anonymous callers, nor their address's.
+    # bob's user has its own budget: 5, not the 3 of anonymous callers, nor their address's,
+    # and it is the user's wherever the requests come from.
     authed = [limited_client.simulate_get("/api/SuperSearchFields/", headers={
-        "X-Real-IP": ip, "Auth-Token": tokens["bob"]}) for _ in range(6)]
+        "X-Real-IP": ip + str(n % 2), "Auth-Token": tokens["bob"]}) for n in range(6)]
     assert [r.status_code for r in authed] == [200] * 5 + [429]
     assert "this user" in authed[-1].json["error"]
+
+
+def test_token_guesses_are_rate_limited_before_the_lookup(limited_client, tokens):
+    ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    guesses = [limited_client.simulate_get("/api/SuperSearchFields/", headers={
+        "X-Real-IP": ip, "Auth-Token": uuid.uuid4().hex}) for _ in range(7)]
+    assert [r.status_code for r in guesses] == [403] * 5 + [429] * 2
+    assert guesses[0].json == {"error": "API Token not matched"}
+    assert "with an API token from one address" in guesses[-1].json["error"]
+    # A real token from that address waits too; anonymous requests have their own budget.
+    real = limited_client.simulate_get("/api/SuperSearchFields/", headers={
+        "X-Real-IP": ip, "Auth-Token": tokens["bob"]})
+    assert real.status_code == 429
+    anonymous = limited_client.simulate_get("/api/SuperSearchFields/",
+                                            headers={"X-Real-IP": ip})
+    assert anonymous.status_code == 200
+
+
+def test_admin_cli_refuses_what_it_cannot_do(web_env, accounts):
+    name = f"gina-{SUFFIX}"
+    # No terminal to prompt on: a clear error, not an EOFError traceback.
+    created = run_admin(web_env, "create-user", name)
+    assert created.returncode == 1
+    assert "no terminal" in created.stderr and "Traceback" not in created.stderr
+    empty = run_admin(web_env, "create-user", name, "--password-stdin", stdin="")
+    assert empty.returncode == 1 and "no password on stdin" in empty.stderr
+    with pytest.raises(AccountError):
+        accounts.get_user(name)
+    assert run_admin(web_env, "create-user", name, "--no-password").returncode == 0
+    assert accounts.get_user(name).username == name
+    # --days 0 is refused, not read as "the default 90 days".
+    zero = run_admin(web_env, "create-token", name, "--days", "0")
+    assert zero.returncode == 1 and "at least one day" in zero.stderr
+    assert accounts.list_tokens(name) == []
+    one = run_admin(web_env, "create-token", name, "--days", "1")
+    assert one.returncode == 0, one.stderr
+    (token,) = accounts.list_tokens(name)
+    assert (token.expires_at - token.created_at).days in (0, 1)

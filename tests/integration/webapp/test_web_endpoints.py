@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import falcon.testing
 import pytest
-from web_integration import headers
+from web_integration import headers, settings_from_env
 
 from crashline.common.crashid import create_crash_id
+from crashline.webapp.app import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -202,3 +204,43 @@ def test_product_versions(client, web_services):
         with web_services.db.transaction() as cur:
             cur.execute("DELETE FROM product_versions WHERE product = 'WebTestProduct'")
             cur.execute("DELETE FROM products WHERE name = 'WebTestProduct'")
+
+
+@pytest.fixture(scope="module")
+def cors_client(web_env, web_services):
+    settings = settings_from_env(web_env, webapp_cors_token_origins="https://crash.example")
+    return falcon.testing.TestClient(create_app(settings, web_services))
+
+
+def test_nosniff_everywhere(client, tokens):
+    for path, key in (("/api/SuperSearchFields/", None), ("/api/Nope/", None),
+                      ("/api/SuperSearch/", "expired"), ("/__heartbeat__", None),
+                      ("/api/ProcessedCrash/", "pii")):
+        response = client.simulate_get(path, headers=headers(tokens.get(key)))
+        assert response.headers["x-content-type-options"] == "nosniff", path
+
+
+def test_cors_for_public_and_token_answers(cors_client, crashes, tokens):
+    origin = {"Origin": "https://elsewhere.example"}
+    anonymous = cors_client.simulate_get("/api/SuperSearch/", headers=origin)
+    assert anonymous.headers["access-control-allow-origin"] == "*"
+    # What a token unlocks is not readable by another site's pages, nor kept by caches.
+    with_token = cors_client.simulate_get("/api/SuperSearch/", headers={
+        **origin, "Auth-Token": tokens["pii"]})
+    assert with_token.status_code == 200
+    assert "access-control-allow-origin" not in with_token.headers
+    assert with_token.headers["cache-control"] == "private, no-store"
+    assert "Auth-Token" in with_token.headers["vary"]
+    trusted = cors_client.simulate_get("/api/SuperSearch/", headers={
+        "Origin": "https://crash.example", "Auth-Token": tokens["pii"]})
+    assert trusted.headers["access-control-allow-origin"] == "https://crash.example"
+    assert "Origin" in trusted.headers["vary"]
+    # Preflights tell browsers whether a token may be sent at all.
+    preflight = {"Access-Control-Request-Method": "GET",
+                 "Access-Control-Request-Headers": "auth-token"}
+    untrusted = cors_client.simulate_options("/api/SuperSearch/", headers={**preflight, **origin})
+    assert "Auth-Token" not in untrusted.headers["access-control-allow-headers"]
+    ok = cors_client.simulate_options("/api/SuperSearch/", headers={
+        **preflight, "Origin": "https://crash.example"})
+    assert ok.headers["access-control-allow-origin"] == "https://crash.example"
+    assert "Auth-Token" in ok.headers["access-control-allow-headers"]

@@ -46,6 +46,32 @@ def test_rate_limit_is_shared_by_the_workers(webapp_url):
     assert limited.json()["error"].startswith("Too many requests")
 
 
+def _chunks(data: bytes, size: int = 65536):
+    for start in range(0, len(data), size):
+        yield data[start:start + size]
+
+
+def test_chunked_bodies_are_read_and_bounded(webapp_url, tokens):
+    # requests sends a generator as Transfer-Encoding: chunked, with no Content-Length.
+    ip = {"X-Real-IP": f"203.0.113.{uuid.uuid4().int % 250}", "Auth-Token": tokens["full"]}
+    form = requests.post(webapp_url + "/api/Bugs/", data=_chunks(b"signatures=OOM+%7C+small"),
+                         headers={**ip, "Content-Type": "application/x-www-form-urlencoded"},
+                         timeout=30)
+    assert form.status_code == 200, form.text
+    assert form.json() == {"hits": [], "total": 0}
+    job = b'{"jobs": [{"os": "Linux", "crashing_thread": 0, "threads": [{"frames": ' \
+          b'[{"function": "crash_here"}]}]}]}'
+    ok = requests.post(webapp_url + "/api/CrashSignature/", data=_chunks(job, 7),
+                       headers={**ip, "Content-Type": "application/json"}, timeout=30)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["results"][0]["signature"] == "crash_here"
+    huge = b'{"jobs": [{"os": "' + b"x" * (21 * 1024 * 1024) + b'"}]}'
+    refused = requests.post(webapp_url + "/api/CrashSignature/", data=_chunks(huge),
+                            headers={**ip, "Content-Type": "application/json"}, timeout=60)
+    assert refused.status_code == 413
+    assert refused.json() == {"error": f"Request body larger than {20 * 1024 * 1024} bytes"}
+
+
 def test_health(webapp_url):
     beat = requests.get(webapp_url + "/__heartbeat__", timeout=30)
     assert beat.status_code == 200, beat.text

@@ -52,6 +52,20 @@ def test_date_rules(client, crashes):  # checklist 2, 3
         assert "date" in response.json["errors"]
 
 
+@pytest.mark.parametrize("bounds", [["<=9999-12-31"], [">=9999-12-25", "<=9999-12-31T23:59:59"],
+                                    ["<0001-01-08"], ["<0001-01-05"]])
+def test_dates_at_the_ends_of_the_calendar(client, crashes, bounds):
+    response = client.simulate_get("/api/SuperSearch/", params={"date": bounds})
+    if bounds == ["<0001-01-05"]:  # the default lower bound, 7 days earlier, cannot exist
+        assert response.status_code == 400 and "date" in response.json["errors"]
+        return
+    assert response.status_code == 200, response.text
+    assert response.json["total"] == 0
+    # Beyond the retention window no index is even looked for.
+    missing = set() if bounds == ["<0001-01-08"] else {"missing_index"}
+    assert {e["type"] for e in response.json["errors"]} == missing
+
+
 def test_missing_indices_are_reported(client, crashes, web_search):
     result = search(client, date=[f">={iso(24 * 60)}", f"<={iso(0)}"])
     assert result["total"] == len(CRASHES)
@@ -89,7 +103,7 @@ def test_string_operators(client, crashes, value, expected):  # checklist 5
 def test_same_field_or_and_different_fields_and(client, crashes):  # checklist 6
     assert ids(search(client, product=["Fennec", "Thunderbird"])) == \
         names(crashes, "dom1", "dom2", "gc")
-    assert ids(search(client, product="Firefox", os_name="Linux")) == names(crashes, "oom3")
+    assert ids(search(client, product="Firefox", platform="Linux")) == names(crashes, "oom3")
     assert ids(search(client, signature=["~OOM", "!=OOM | large"])) == \
         names(crashes, "oom1", "oom2")
 
@@ -143,9 +157,9 @@ def test_columns_sort_and_paging(client, crashes):  # checklist 12
 
 
 def test_facets_and_facets_size(client, crashes):
-    result = search(client, _facets=["product", "os_name", "startup_crash"], _facets_size=1)
+    result = search(client, _facets=["product", "platform", "startup_crash"], _facets_size=1)
     assert result["facets"]["product"] == [{"term": "Firefox", "count": 3}]
-    assert len(result["facets"]["os_name"]) == 1
+    assert len(result["facets"]["platform"]) == 1
     assert {"term": "T", "count": 1} in search(client, _facets="startup_crash")[
         "facets"]["startup_crash"]
     assert search(client, _facets_size=0)["facets"] == {}
@@ -209,3 +223,19 @@ def test_fields_endpoint(client):
     assert fields["signature"]["query_type"] == "string"
     assert fields["user_comments"]["permissions_needed"] == ["view_pii"]
     assert fields["product"]["permissions_needed"] == []
+
+
+def test_reference_field_names_and_our_old_ones(client, crashes):
+    # A search URL written for the reference, with its platform field names.
+    reference = search(client, platform="Windows NT", _columns=["uuid", "platform"],
+                       _facets=["platform"], _sort="uuid")
+    assert ids(reference) == names(crashes, "oom1", "oom2")
+    assert {hit["platform"] for hit in reference["hits"]} == {"Windows NT"}
+    assert reference["facets"]["platform"] == [{"term": "Windows NT", "count": 2}]
+    # The names Crashline used before are aliases: same results, answered by field name.
+    assert search(client, os_name="Windows NT", _columns=["uuid", "os_name"],
+                  _facets=["os_name"], _sort="uuid") == reference
+    fields = client.simulate_get("/api/SuperSearchFields/").json
+    assert fields["platform"]["in_database_name"] == "os_name"
+    assert "os_name" not in fields and "Also accepted as os_name" in \
+        fields["platform"]["description"]

@@ -73,3 +73,12 @@ def test_weekly_index_names():
     assert not namer.is_ours("crashline-2026")
     assert not namer.is_ours("other-202652")
     assert namer.wildcard == "crashline-*"
+
+
+def test_index_names_up_to_the_last_representable_day():
+    namer = IndexNamer("crashline-%Y%W")
+    end = dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.UTC)
+    assert namer.for_range(end - dt.timedelta(days=7), end) == ["crashline-999951",
+                                                                  "crashline-999952"]
+    assert namer.for_range(dt.datetime(2026, 1, 2), dt.datetime(2026, 1, 2)) == [
+        "crashline-202600"]

@@ -31,8 +31,9 @@ PRODUCED_BY_RULES: dict[str, str] = {
     "report_type": "ReportTypeRule",
     "uptime": "DatesAndTimesRule",
     "install_age": "DatesAndTimesRule",
-    "os_name": "OSInfoRule",
-    "os_version": "OSInfoRule",
+    "platform": "OSInfoRule (os_name)",
+    "platform_version": "OSInfoRule (os_version)",
+    "platform_pretty_version": "OSPrettyVersionRule (os_pretty_version)",
     "cpu_arch": "CPUInfoRule",
     "cpu_count": "CPUInfoRule",
     "cpu_info": "CPUInfoRule",
@@ -52,6 +53,7 @@ PRODUCED_BY_RULES: dict[str, str] = {
     "collector_notes": "CollectorMetadataRule (collector_metadata.collector_notes)",
     "java_stack_trace": "JavaStackTraceRule (JavaStackTrace annotation)",
     "java_stack_trace_raw": "JavaStackTraceRule (JavaStackTrace annotation)",
+    "abort_message": "AbortMessageRule (AbortMessage annotation)",
 }
 
 # Rule fields that only appear under conditions the synthetic dump does not meet.
@@ -61,6 +63,14 @@ CONDITIONAL: dict[str, str] = {
     "last_error_value": "CrashingThreadInfoRule: only Windows dumps with the thread's TEB",
     "possible_bit_flips_max_confidence": "PossibleBitFlipsRule: only when the walker finds "
                                          "a plausible bit flip of the crash address",
+    "crash_inconsistencies": "CrashInconsistenciesRule: only when reason, address and "
+                             "instruction disagree (test_generic_rules)",
+    "has_guard_page_access": "HasGuardPageAccessRule: only an access to a guard page "
+                             "(test_generic_rules)",
+    "soft_errors": "SoftErrorsRule: only dumps with soft errors (the corpus's Linux dump)",
+    "mac_boot_args": "MacBootArgsRule: only macOS dumps (test_generic_rules)",
+    "has_mac_boot_args": "MacBootArgsRule: only macOS dumps (test_generic_rules)",
+    "mac_crash_info": "MacCrashInfoRule: only macOS dumps (test_generic_rules)",
 }
 
 # Registry fields nothing produces yet (the reference computes them in rules we lack). They
@@ -68,13 +78,8 @@ CONDITIONAL: dict[str, str] = {
 NOT_PRODUCED: dict[str, str] = {
     "distribution_id": "DistributionIdRule (TelemetryEnvironment partner id)",
     "addons_checked": "AddonsRule",
-    "os_pretty_version": "OSPrettyVersionRule",
-    "crash_inconsistencies": "CrashInconsistenciesRule (json_dump.crash_info)",
     "moz_crash_reason": "MozCrashReasonRule (sanitised MozCrashReason)",
     "accessibility": "AccessibilityRule (Accessibility == 'Active')",
-    "has_guard_page_access": "HasGuardPageAccessRule",
-    "mac_boot_args": "MacBootArgsRule (json_dump.mac_boot_args)",
-    "soft_errors": "SoftErrorsRule (json_dump.soft_errors)",
     **{f.name: "MemoryReportExtraction (memory report)" for f in FIELDS
        if f.source_path.startswith("memory_measures.")},
 }
@@ -102,7 +107,7 @@ def test_copy_table_covers_every_annotated_field():
 
 
 _VALID = {FieldType.STRING: "text", FieldType.ENUM: "value", FieldType.INTEGER: "7",
-          FieldType.LONG: "123456", FieldType.BOOLEAN: "1"}
+          FieldType.LONG: "123456", FieldType.FLOAT: "12.5", FieldType.BOOLEAN: "1"}
 
 
 def every_annotation_raw_crash() -> dict:
@@ -112,7 +117,7 @@ def every_annotation_raw_crash() -> dict:
         InstallTime="1700000000", StartupTime="1700000100", CrashTime="1700000200",
         JavaStackTrace="java.lang.NullPointerException: boom\n"
                        "\tat org.example.Foo.bar(Foo.java:12)\n",
-        CPUMicrocodeVersion="0xf0",
+        CPUMicrocodeVersion="0xf0", AbortMessage="an abort",
         submitted_timestamp="2025-09-18T10:00:00+00:00",
         metadata={"collector_notes": ["a collector note"]},
     )
@@ -175,5 +180,7 @@ def test_annotation_fields_hold_the_annotation_value(processed):
             assert value is True, field.name
         elif field.type in (FieldType.INTEGER, FieldType.LONG):
             assert value == int(sent), field.name
+        elif field.type is FieldType.FLOAT:
+            assert value == float(sent), field.name
         else:
             assert value == sent, field.name

@@ -20,7 +20,7 @@ from crashline.processor.rules.annotations import (
 from crashline.processor.rules.identity import IdentifierRule, MinidumpSha256HashRule
 from crashline.processor.rules.java import JavaStackTraceRule
 from crashline.processor.rules.messages import AbortMessageRule, ReportTypeRule
-from crashline.processor.rules.platform import CPUInfoRule, OSInfoRule
+from crashline.processor.rules.platform import CPUInfoRule, OSInfoRule, PlatformInfoRule
 from crashline.processor.rules.signature import (
     ShutdownHangCrashingThreadRule,
     SignatureGeneratorRule,
@@ -277,6 +277,7 @@ def test_os_without_a_dump(make_crash):
     crash = make_crash({"plat": "Linux"})
     run(OSInfoRule(), crash)
     run(CPUInfoRule(), crash)
+    run(PlatformInfoRule(), crash)
     assert crash.processed["os_name"] == "Linux"
     assert crash.processed["cpu_arch"] == "unknown"
 

@@ -1,9 +1,9 @@
 """Signatures for the real stack-walker output in ../shared/corpus (skipped where it is absent)."""
 
 import json
-from pathlib import Path
 
 import pytest
+from harness.shared import CORPUS
 
 from crashline.common.signature import (
     cli,
@@ -12,7 +12,7 @@ from crashline.common.signature import (
     generate_signature,
 )
 
-EXPECTED = Path(__file__).resolve().parents[3].parent / "shared" / "corpus" / "expected"
+EXPECTED = CORPUS / "expected"
 
 pytestmark = [
     pytest.mark.corpus,

@@ -2,7 +2,9 @@
 
 The reference's Firefox lists are Mozilla's (MPL-2.0) and are not committed; the
 ``firefox_like_lists`` directory holds entries we wrote ourselves, just enough for every
-example to take the same path through the lists as it does with Mozilla's files.
+example to take the same path through the lists as it does with Mozilla's files
+(test_sig_mozilla_profile runs the examples with Mozilla's own files, where ../shared has
+them).
 """
 
 import json

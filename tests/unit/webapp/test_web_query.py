@@ -93,7 +93,8 @@ def test_protected_filters_columns_sorts_facets_are_dropped_for_anonymous(search
     ({"_facets_size": "many"}, "_facets_size"),
     ({"_return_query": "perhaps"}, "_return_query"),
     ({"_aggs.nope": "product"}, "_aggs.nope"),
-    ({"_aggs.product.version.os_name.cpu_arch": "x"}, "_aggs.product.version.os_name.cpu_arch"),
+    ({"_aggs.product.version.platform.cpu_arch": "x"},
+     "_aggs.product.version.platform.cpu_arch"),
     ({"_aggs.product": "nope"}, "_aggs.product"),
     ({"_histogram.signature": "product"}, "_histogram.signature"),
     ({"_histogram.date": "product", "_histogram_interval.date": "fortnight"},
@@ -140,11 +141,11 @@ def test_nested_aggs_histograms_cardinality(search):
 def test_fixed_date_intervals_and_deep_nesting(search):
     body = search({"_histogram.date": "", "_histogram_interval.date": "6h",
                    "_aggs.android_cpu_abi.android_manufacturer.android_model": "version",
-                   "_aggs.product.os_name.cpu_arch": "version"})
+                   "_aggs.product.platform.cpu_arch": "version"})
     assert body["aggs"]["histogram_date"]["date_histogram"]["fixed_interval"] == "6h"
     model = body["aggs"]["android_cpu_abi"]["aggs"]["android_manufacturer"]["aggs"]
     assert set(model["android_model"]["aggs"]) == {"version"}
-    assert "cpu_arch" in body["aggs"]["product"]["aggs"]["os_name"]["aggs"]
+    assert "cpu_arch" in body["aggs"]["product"]["aggs"]["platform"]["aggs"]
 
 
 def test_aggs_on_the_default_facet_merge(search):
@@ -160,3 +161,21 @@ def test_facets_size_zero_means_no_aggregations(search):
 def test_empty_values_are_ignored(search):
     body = search({"signature": "", "_facets": ""})
     assert filters(body) == [] and "aggs" not in body
+
+
+def test_aliases_mean_their_field_everywhere(search):
+    by_alias = search({"os_name": "Linux", "_columns": ["uuid", "os_version"],
+                       "_facets": ["os_pretty_version", "_cardinality.os_name"],
+                       "_sort": "-os_name", "_aggs.product.os_name": "os_version",
+                       "_histogram.uptime": "os_name"})
+    by_name = search({"platform": "Linux", "_columns": ["uuid", "platform_version"],
+                      "_facets": ["platform_pretty_version", "_cardinality.platform"],
+                      "_sort": "-platform", "_aggs.product.platform": "platform_version",
+                      "_histogram.uptime": "platform"})
+    assert by_alias == by_name
+    assert by_name["_source"] == ["uuid", "platform_version"]
+    assert {"term": {"platform": "Linux"}} in by_name["query"]["bool"]["filter"]
+    # Both names at once: one field, values OR-ed.
+    both = search({"platform": "Linux", "os_name": "Android"})
+    assert both["query"]["bool"]["filter"][1]["bool"]["should"] == [
+        {"term": {"platform": "Linux"}}, {"term": {"platform": "Android"}}]

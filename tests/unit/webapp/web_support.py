@@ -2,11 +2,8 @@ import datetime as dt
 
 import pytest
 
-from crashline.webapp.api.params import validate
 from crashline.webapp.auth.principal import ANONYMOUS, Principal
-from crashline.webapp.supersearch.params import is_dynamic_param, search_params_model
-from crashline.webapp.supersearch.query import build_query, parse_request
-from crashline.webapp.supersearch.service import visibility
+from crashline.webapp.supersearch.query import build_query, parse_search
 
 NOW = dt.datetime(2024, 6, 15, 12, 0, tzinfo=dt.UTC)
 PII = Principal(user_id=1, username="pii", permissions=frozenset({"view_pii"}), token_id=1)
@@ -14,8 +11,7 @@ PII = Principal(user_id=1, username="pii", permissions=frozenset({"view_pii"}), 
 
 def parse(params: dict, principal: Principal = ANONYMOUS):
     multi = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
-    model, extras = validate(search_params_model(), multi, extra=is_dynamic_param)
-    return parse_request(model, extras, visibility(principal), NOW)
+    return parse_search(multi, principal, NOW)
 
 
 @pytest.fixture

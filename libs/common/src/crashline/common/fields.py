@@ -1,16 +1,24 @@
-"""The field registry: the one list of processed-crash fields that are indexed and searchable.
+"""The field registry: the processed-crash fields that are indexed and searchable
+(:data:`FIELDS`), and every other key of a processed crash down to nested ones
+(:data:`PROCESSED_KEYS`).
 
 Everything about a field is derived from here: its search-engine mapping, the value clean-up
 before indexing, which Super Search operators it accepts, who may see it (protected unless
 ``public``), the search form and the data dictionary, and which annotations the processor
 copies into it (``annotations``). Add a field by adding one entry.
+
+Who may see what is an allowlist over the whole processed crash, :func:`processed_tree`:
+a key (at any depth) that neither list declares public is protected, so a key the stack
+walker starts to emit stays hidden from callers without ``view_pii`` until it is declared.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fnmatch
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 
 class FieldType(StrEnum):
@@ -25,6 +33,9 @@ class FieldType(StrEnum):
 
 PUBLIC = "public"
 VIEW_PII = "view_pii"
+
+# Crashpad's short annotation names, copied after the Breakpad/Mozilla name of a field.
+CRASHPAD_ANNOTATIONS = frozenset({"prod", "ver", "channel", "ptype", "plat"})
 
 # Super Search operators (see the webapp's query parser for their meaning).
 STRING_OPERATORS = ("has", "=", "~", "^", "$", "@", "__null__")
@@ -59,6 +70,12 @@ class FieldDef:
     # wins: the Breakpad/Mozilla name first, then Crashpad's (``prod``, ``ver``...). Empty for
     # fields a processor rule computes (stack walk, signature, dates...).
     annotations: tuple[str, ...] = ()
+    # Other names the API accepts for this field (answers use ``name``).
+    aliases: tuple[str, ...] = ()
+    # The reference (Socorro) has this field: ``source_path`` is its processed-crash key and
+    # the first annotation its source annotation (checked against its schemas by the tests).
+    # False for Crashline's own fields.
+    reference: bool = True
 
     @property
     def source_path(self) -> str:
@@ -105,9 +122,13 @@ FIELDS: tuple[FieldDef, ...] = (
        source="build", public=True, annotations=("BuildID",)),
     _f("process_type", E, "parent, content, gpu, ... (ProcessType annotation).", public=True,
        annotations=("ProcessType", "ptype")),
+    _f("productid", S, "Application id (ProductID annotation).", public=True,
+       annotations=("ProductID",)),
     # platform
-    _f("os_name", E, "Operating system name.", public=True),
-    _f("os_version", S, "Operating system version.", public=True),
+    _f("platform", E, "Operating system name.", source="os_name", public=True,
+       aliases=("os_name",)),
+    _f("platform_version", S, "Operating system version.", source="os_version", public=True,
+       aliases=("os_version",)),
     _f("cpu_arch", E, "CPU architecture.", public=True),
     _f("cpu_count", I, "Number of CPUs.", public=True),
     # crash
@@ -118,11 +139,22 @@ FIELDS: tuple[FieldDef, ...] = (
     _f("uptime", L, "Seconds the process ran before it crashed.", public=True),
     _f("install_age", L, "Seconds since this version was installed.", public=True),
     _f("mdsw_status_string", E, "Stack walker status (OK or why it failed).", public=True),
+    _f("abort_message", S, "Message of a deliberate abort (AbortMessage annotation).",
+       public=True, facetable=False),
+    _f("hang", E, "Set when a hang was turned into this crash: ui or shutdown (Hang "
+       "annotation).", public=True, annotations=("Hang",)),
+    _f("shutdown_reason", E, "Why the application was shutting down (ShutdownReason "
+       "annotation).", public=True, annotations=("ShutdownReason",)),
+    _f("uptime_ts", F, "Seconds the process ran, with fractions (UptimeTS annotation).",
+       public=True, annotations=("UptimeTS",)),
+    _f("throttleable", B, "The reporter lets the collector throttle this report "
+       "(Throttleable annotation).", public=True, annotations=("Throttleable",)),
     # protected
     _f("user_comments", S, "Comments the user typed into the crash reporter.",
        facetable=False, annotations=("Comments",)),
     _f("url", S, "URL being visited (URL annotation).", facetable=False, annotations=("URL",)),
-    _f("email", S, "Email address the user gave.", facetable=False, annotations=("Email",)),
+    _f("email", S, "Email address the user gave.", facetable=False, annotations=("Email",),
+       reference=False),
     # -- more searchable processed fields (names as the reference's Super Search) ---------
     # product and build
     _f("major_version", I, "Major part of the version (120 for 120.0.1).", public=True),
@@ -135,7 +167,8 @@ FIELDS: tuple[FieldDef, ...] = (
        public=True, annotations=("SubmittedFrom",)),
     _f("useragent_locale", S, "Locale of the application UI.", public=True,
        annotations=("useragent_locale",)),
-    _f("theme", S, "Name of the theme in use.", public=True, annotations=("Theme",)),
+    _f("theme", S, "Name of the theme in use.", public=True, annotations=("Theme",),
+       reference=False),
     _f("safe_mode", B, "The application ran in safe mode.", public=True, annotations=("SafeMode",)),
     _f("em_check_compatibility", B, "Add-on compatibility checking was enabled.",
        public=True, annotations=("EMCheckCompatibility",)),
@@ -143,7 +176,8 @@ FIELDS: tuple[FieldDef, ...] = (
     _f("addons", S, "Installed add-ons, id:version separated by commas.", public=True,
        facetable=False, annotations=("Add-ons",)),
     # platform, CPU, memory
-    _f("os_pretty_version", S, "Operating system and version, readable.", public=True),
+    _f("platform_pretty_version", S, "Operating system and version, readable.",
+       source="os_pretty_version", public=True, aliases=("os_pretty_version",)),
     _f("cpu_info", S, "CPU family, model and stepping.", public=True),
     _f("cpu_microcode_version", S, "CPU microcode version.", public=True),
     _f("total_physical_memory", L, "Total physical memory in bytes.", public=True,
@@ -163,7 +197,14 @@ FIELDS: tuple[FieldDef, ...] = (
     _f("oom_allocation_size", L, "Size of the allocation that failed (out of memory).",
        public=True, annotations=("OOMAllocationSize",)),
     _f("contains_memory_report", B, "The crash has a memory report.", public=True,
-       annotations=("ContainsMemoryReport",)),
+       annotations=("ContainsMemoryReport",), reference=False),
+    _f("mac_memory_pressure", E, "macOS memory pressure when it crashed: Normal, Warning, "
+       "Critical... (MacMemoryPressure annotation).", public=True,
+       annotations=("MacMemoryPressure",)),
+    _f("mac_crash_info", S, "macOS __crash_info records of the dump (JSON).", public=True,
+       facetable=False),
+    _f("has_mac_boot_args", B, "The dump holds macOS boot arguments (see mac_boot_args).",
+       public=True),
     _f("has_device_touch_screen", B, "The device has a touch screen.", public=True,
        annotations=("HasDeviceTouchScreen",)),
     # Android
@@ -306,11 +347,232 @@ FIELDS: tuple[FieldDef, ...] = (
 )
 
 REGISTRY: dict[str, FieldDef] = {f.name: f for f in FIELDS}
+ALIASES: dict[str, str] = {alias: f.name for f in FIELDS for alias in f.aliases}
+if set(ALIASES) & set(REGISTRY) or len(ALIASES) != sum(len(f.aliases) for f in FIELDS):
+    raise ValueError("a field alias is another field's name, or is given twice")
 
 
 def get_field(name: str) -> FieldDef | None:
-    return REGISTRY.get(name)
+    """The field called ``name``, or of which ``name`` is an alias."""
+    return REGISTRY.get(ALIASES.get(name, name))
 
 
 def public_fields() -> Iterator[FieldDef]:
     return (f for f in FIELDS if f.public)
+
+
+# -- the rest of the processed crash ----------------------------------------------------------
+@dataclass(frozen=True)
+class KeyDef:
+    """A processed-crash key that is not a search field, at any depth.
+
+    ``path`` joins keys with dots; ``[]`` after a key means its value is a list and the rest
+    of the path applies to each item; a key with ``*`` is a pattern (``registers.*``: every
+    key of ``registers``). Keys are protected unless ``public``.
+    """
+
+    path: str
+    description: str
+    public: bool = False
+    reference: bool = True  # the reference's schema has this key (False: Crashline's own)
+
+
+def _keys(prefix: str, entries: Iterable[tuple], reference: bool = True) -> tuple[KeyDef, ...]:
+    """``(path, description[, public])`` entries under ``prefix``; public unless said."""
+    return tuple(KeyDef(f"{prefix}{e[0]}", e[1], e[2] if len(e) > 2 else True, reference)
+                 for e in entries)
+
+
+# One stack frame of the stack walker (rust-minidump's minidump-stackwalk --json).
+FRAME_KEYS = (
+    ("frame", "Index of the frame in its thread."),
+    ("trust", "How the frame was found: context, cfi, frame_pointer or scan."),
+    ("offset", "Instruction address."),
+    ("module", "Module the address is in."),
+    ("module_offset", "Address relative to the module's start."),
+    ("function", "Function name (with symbols)."),
+    ("function_offset", "Address relative to the function's start."),
+    ("file", "Source file."),
+    ("line", "Source line."),
+    ("missing_symbols", "The module's symbols were not found."),
+    ("inlines[].function", "A function inlined into this frame."),
+    ("inlines[].file", "Source file of the inlined function."),
+    ("inlines[].line", "Source line of the inlined function."),
+    ("unloaded_modules[].module", "An unloaded module the address falls in."),
+    ("unloaded_modules[].offsets[]", "The address relative to each load of that module."),
+    ("truncated.msg", "Marks where the processor cut an overlong stack, and how much."),
+    ("registers.*", "Register values: can hold pointers into user data.", False),
+)
+THREAD_KEYS = (
+    ("thread_name", "Thread name."),
+    ("last_error_value", "Windows GetLastError() value of the thread."),
+    ("frame_count", "Frames before any truncation."),
+    ("truncated", "The processor cut this stack."),
+    *((f"frames[].{path}", *rest) for path, *rest in FRAME_KEYS),
+)
+MODULE_KEYS = (
+    ("filename", "File name of the module."),
+    ("base_addr", "First address of the module."),
+    ("end_addr", "Address just past the module."),
+    ("code_id", "Code identifier."),
+    ("cert_subject", "Who signed the module, if known."),
+)
+# The stack walker's output, as kept in ``json_dump`` (and in each additional dump's).
+JSON_DUMP_KEYS = (
+    ("status", "OK, or why the walk failed."),
+    ("pid", "Process id of the crashed process."),
+    ("thread_count", "Threads in the process."),
+    ("main_module", "Index of the main module in modules."),
+    ("modules_contains_cert_info", "Some modules carry signing information."),
+    ("crash_info.type", "Crash reason (exception or signal)."),
+    ("crash_info.address", "Crash address."),
+    ("crash_info.crashing_thread", "Index of the crashing thread."),
+    ("crash_info.assertion", "Assertion message, if an assertion caused the crash."),
+    ("crash_info.instruction", "The crashing instruction."),
+    ("crash_info.crash_inconsistencies[]", "Disagreements between reason, address and "
+                                            "instruction."),
+    ("crash_info.memory_accesses[].address", "Memory the crashing instruction accessed."),
+    ("crash_info.memory_accesses[].size", "Size of that access."),
+    ("crash_info.memory_accesses[].is_likely_guard_page", "The access hit a guard page "
+                                                           "(a buffer overflow).", False),
+    ("crash_info.possible_bit_flips[].address", "The address a bit flip may have changed."),
+    ("crash_info.possible_bit_flips[].confidence", "How likely that is (0 to 1)."),
+    ("crash_info.possible_bit_flips[].source_register", "Register the address came from."),
+    *((f"crash_info.possible_bit_flips[].details.{name}", f"Bit-flip heuristic: {name}.")
+      for name in ("was_non_canonical", "is_null", "was_low", "poison_registers",
+                   "nearby_registers")),
+    *((f"crashing_thread.{path}", *rest) for path, *rest in THREAD_KEYS),
+    ("crashing_thread.threads_index", "Index of the crashing thread in threads."),
+    *((f"threads[].{path}", *rest) for path, *rest in THREAD_KEYS),
+    *((f"modules[].{path}", *rest) for path, *rest in MODULE_KEYS),
+    ("modules[].debug_file", "Debug file name (the symbol file's name)."),
+    ("modules[].debug_id", "Debug identifier (the symbol file's version)."),
+    ("modules[].version", "Module version."),
+    ("modules[].missing_symbols", "Symbols were looked for and not found."),
+    ("modules[].loaded_symbols", "Symbols were loaded."),
+    ("modules[].corrupt_symbols", "The symbol file could not be used."),
+    ("modules[].symbol_url", "Where the symbols came from."),
+    *((f"unloaded_modules[].{path}", *rest) for path, *rest in MODULE_KEYS),
+    *((f"system_info.{name}", f"System information: {name}.")
+      for name in ("os", "os_ver", "cpu_arch", "cpu_info", "cpu_count",
+                   "cpu_microcode_version")),
+    *((f"lsb_release.{name}", f"Linux distribution: {name}.")
+      for name in ("id", "release", "codename", "description")),
+    ("mac_crash_info.num_records", "Records in macOS's __crash_info."),
+    *((f"mac_crash_info.records[].{name}", f"macOS crash info: {name}.")
+      for name in ("thread", "dialog_mode", "abort_cause", "message", "message2",
+                   "signature_string", "backtrace", "module")),
+    ("mac_boot_args", "macOS boot arguments: can identify a machine.", False),
+    ("soft_errors", "Errors of the crash reporter while it wrote the dump.", False),
+)
+# The fields of one walked dump, at the top level for the main dump and under its name for
+# each additional one.
+DUMP_KEYS = (
+    ("mdsw_status_string", "Stack walker status."),
+    ("stackwalk_version", "Stack walker version."),
+    ("mdsw_return_code", "Stack walker exit code.", False),
+    ("mdsw_stderr", "Stack walker log (paths of the processing host).", False),
+    *((f"json_dump.{path}", *rest) for path, *rest in JSON_DUMP_KEYS),
+)
+
+PROCESSED_KEYS: tuple[KeyDef, ...] = (
+    *_keys("", (
+        ("crash_id", "The crash id."),
+        ("success", "Processing finished."),
+        ("started_datetime", "When the last processing started."),
+        ("client_crash_date", "When the client crashed (from CrashTime)."),
+        ("processor_history[]", "Notes of earlier processings."),
+        ("signature_debug", "How the signature was built.", False),
+        ("collector_metadata.*", "What the collector recorded on receipt.", False),
+        ("memory_report", "The memory report: can hold URLs.", False),
+        ("memory_report_error", "Why the memory report could not be read.", False),
+        ("breadcrumbs", "Events logged before the crash.", False),
+    )),
+    *_keys("", (
+        ("truncated", "Some stack was cut (too many frames)."),
+        ("removed_fields[]", "Fields the search engine refused for this crash."),
+    ), reference=False),
+    *_keys("", DUMP_KEYS),
+    *_keys("upload_file_minidump_*.", DUMP_KEYS),
+    *_keys("java_exception.exception.values[].stacktrace.", (
+        ("type", "Java exception class."),
+        ("module", "Java package of the exception class."),
+        ("value", "Exception message: can hold user data.", False),
+        *((f"frames[].{name}", f"Java frame: {name}.")
+          for name in ("module", "function", "filename", "lineno", "in_app")),
+    )),
+)
+
+
+@dataclass
+class Node:
+    """One key of the allowlist tree (the root is the processed crash itself)."""
+
+    public: bool | None = None  # None: not declared, only a container of declared keys
+    children: dict[str, Node] = field(default_factory=dict)
+    items: Node | None = None  # each item, when the value is a list (``key[]``)
+    visible: bool = False  # public, or a container of public keys
+
+    def child(self, key: str) -> Node | None:
+        node = self.children.get(key)
+        if node is None:
+            for pattern, candidate in self.children.items():
+                if "*" in pattern and fnmatch.fnmatchcase(key, pattern):
+                    return candidate
+        return node
+
+
+def _split(path: str) -> list[tuple[str, int]]:
+    """``"a[].b"`` -> ``[("a", 1), ("b", 0)]``: each key and how many ``[]`` follow it."""
+    parts = []
+    for segment in path.split("."):
+        key = segment.rstrip("[]")
+        depth, rest = divmod(len(segment) - len(key), 2)
+        if not key or rest or segment[len(key):] != "[]" * depth:
+            raise ValueError(f"bad key path {path!r}")
+        parts.append((key, depth))
+    return parts
+
+
+def build_tree(declared: Iterable[tuple[str, bool]]) -> Node:
+    """The allowlist tree of ``(path, public)`` declarations. A path declared twice must
+    agree with itself, and nothing under a protected key can be public."""
+    root = Node()
+    for path, public in declared:
+        node = root
+        for key, depth in _split(path):
+            node = node.children.setdefault(key, Node())
+            for _ in range(depth):
+                node.items = node.items or Node()
+                node = node.items
+        if node.public is not None and node.public != public:
+            raise ValueError(f"{path} is declared both public and protected")
+        node.public = public
+
+    def settle(node: Node, path: str, inside_protected: bool) -> bool:
+        if inside_protected and node.public:
+            raise ValueError(f"{path} is public inside a protected key")
+        protected = inside_protected or node.public is False
+        below = [settle(child, f"{path}.{key}".lstrip("."), protected)
+                 for key, child in node.children.items()]
+        if node.items is not None:
+            below.append(settle(node.items, f"{path}[]", protected))
+        node.visible = bool(node.public) or (node.public is None and any(below))
+        return node.visible
+
+    settle(root, "", False)
+    return root
+
+
+def declared_keys() -> Iterator[tuple[str, bool]]:
+    """Every declared processed-crash path and whether it is public: search fields by their
+    source, then :data:`PROCESSED_KEYS`."""
+    for f in FIELDS:
+        yield f.source_path, f.public
+    for key in PROCESSED_KEYS:
+        yield key.path, key.public
+
+
+@lru_cache(maxsize=1)
+def processed_tree() -> Node:
+    return build_tree(declared_keys())

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from socketserver import ThreadingMixIn
@@ -41,12 +42,21 @@ class LBHeartbeat:
 
 
 class Heartbeat:
-    """Each backend answers: 200 when all do, 503 naming the ones that do not."""
+    """Each backend answers: 200 when all do, 503 naming the ones that do not.
 
-    def __init__(self, checks: Checks):
+    With ``cache_seconds``, one result serves every call for that long, and concurrent calls
+    wait for the one check in progress: however often monitors (or anyone else) poll, the
+    backends see at most one round of checks per period per process.
+    """
+
+    def __init__(self, checks: Checks, cache_seconds: float = 0.0):
         self.checks = dict(checks)
+        self.cache_seconds = cache_seconds
+        self._lock = threading.Lock()
+        self._result: tuple[bool, dict] | None = None
+        self._checked_at = 0.0
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+    def run_checks(self) -> tuple[bool, dict]:
         results: dict[str, dict] = {}
         for name, check in self.checks.items():
             try:
@@ -55,10 +65,22 @@ class Heartbeat:
             except Exception as exc:  # a health check reports every failure, whatever it is
                 results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         healthy = all(r["ok"] for r in results.values())
-        resp.status = falcon.HTTP_200 if healthy else falcon.HTTP_503
         # "errors" is the reference collector's shape, which its clients' monitors read.
         errors = [{"name": n, "msg": r["error"]} for n, r in results.items() if not r["ok"]]
-        resp.media = {"ok": healthy, "checks": results, "errors": errors}
+        return healthy, {"ok": healthy, "checks": results, "errors": errors}
+
+    def result(self) -> tuple[bool, dict]:
+        with self._lock:
+            fresh = time.monotonic() - self._checked_at < self.cache_seconds
+            if self._result is None or not fresh:
+                self._result = self.run_checks()
+                self._checked_at = time.monotonic()
+            return self._result
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        healthy, body = self.result()
+        resp.status = falcon.HTTP_200 if healthy else falcon.HTTP_503
+        resp.media = body
 
 
 def version_info(distribution: str) -> dict:
@@ -89,9 +111,10 @@ class Metrics:
 
 
 def add_health_routes(app: falcon.App, distribution: str, checks: Checks,
-                      status: Callable[[], dict] | None = None) -> None:
+                      status: Callable[[], dict] | None = None,
+                      heartbeat_cache_seconds: float = 0.0) -> None:
     app.add_route("/__lbheartbeat__", LBHeartbeat(status))
-    app.add_route("/__heartbeat__", Heartbeat(checks))
+    app.add_route("/__heartbeat__", Heartbeat(checks, heartbeat_cache_seconds))
     app.add_route("/__version__", Version(distribution))
     app.add_route("/metrics", Metrics())
 

@@ -6,12 +6,28 @@ local stack (``make run``). Services subclass :class:`CommonSettings` to add the
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def split_list(value: object) -> object:
+    """Lists come from the environment as comma-separated text (a JSON list works too)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+# A list setting: ``CRASHLINE_X=a,b`` or ``CRASHLINE_X=["a", "b"]``.
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(split_list)]
 
 
 class StorageBackend(StrEnum):
@@ -67,6 +83,12 @@ class CommonSettings(BaseSettings):
 
     # Signature generation
     signature_lists_dir: Path | None = None
+
+    # Which annotations are public (crashline.common.annotations): a TOML file that adds to
+    # (or replaces) the shipped defaults, and names added or protected on top of it.
+    annotations_file: Path | None = None
+    public_annotations: CommaList = Field(default_factory=list)
+    protected_annotations: CommaList = Field(default_factory=list)
 
     # Metrics HTTP server for services without their own web server
     metrics_host: str = "127.0.0.1"

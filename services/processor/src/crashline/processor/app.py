@@ -19,7 +19,7 @@ from crashline.processor.destinations import (
 )
 from crashline.processor.pipeline import Pipeline
 from crashline.processor.processor import CrashProcessor
-from crashline.processor.rules import default_rulesets
+from crashline.processor.rules import default_rulesets, load_rules
 from crashline.processor.rules.signature import SignatureGeneratorRule
 from crashline.processor.settings import ProcessorSettings
 from crashline.processor.stackwalker import Stackwalker
@@ -47,6 +47,7 @@ def build_processor(settings: ProcessorSettings, *, with_metrics: bool = True) -
     rulesets = default_rulesets(
         stackwalker, SignatureGeneratorRule(generator),
         stackwalk_timer=metrics.stackwalk_timer if with_metrics else None,
+        extra_rules=load_rules(settings.processor_extra_rules),
     )
     pipeline = Pipeline(rulesets, timer=metrics.rule_timer if with_metrics else None)
     destinations = [

@@ -9,19 +9,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from crashline.common.settings import CommonSettings
-
-
-def _split_list(value: object) -> object:
-    """Lists come from the environment as comma-separated text (a JSON list works too)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            import json
-
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
+from crashline.common.settings import CommaList, CommonSettings, split_list
 
 
 class ProcessorSettings(CommonSettings):
@@ -57,13 +45,17 @@ class ProcessorSettings(CommonSettings):
     symbols_cache_dir: Path = Path(".local/data/symbols-cache")
     processor_tmp_dir: Path | None = None  # per-crash scratch folders; None: the system's
 
+    # A deployment's own rules (package.module:RuleClass, comma-separated), run after the
+    # generic ones and before signature generation.
+    processor_extra_rules: CommaList = Field(default_factory=list)
+
     # Search indexing: refresh after each document (tests and tiny installs only).
     processor_search_refresh: bool = False
 
     @field_validator("symbols_dirs", "symbols_urls", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:
-        return _split_list(value)
+        return split_list(value)
 
 
 @lru_cache(maxsize=1)

@@ -11,6 +11,7 @@ import logging
 import falcon
 import falcon.media
 
+from crashline.common.annotations import annotation_policy
 from crashline.common.database.pool import DatabaseError
 from crashline.common.health import add_health_routes
 from crashline.common.queue import QueueError
@@ -31,10 +32,12 @@ from crashline.webapp.api.signatures import (
     SignaturesByBugsResource,
 )
 from crashline.webapp.api.supersearch import (
+    DataDictionaryResource,
     SuperSearchFieldsResource,
     SuperSearchResource,
     SuperSearchUnredactedResource,
 )
+from crashline.webapp.api.versions import NoOpResource, VersionStringResource
 from crashline.webapp.auth.middleware import TOKEN_HEADER, AuthMiddleware, is_api
 from crashline.webapp.auth.store import AccountStore
 from crashline.webapp.errors import handle_unexpected, not_found, serialize_error, unavailable
@@ -63,17 +66,38 @@ dumps = functools.partial(json.dumps, default=_json_default, ensure_ascii=False)
 
 
 class ApiHeadersMiddleware:
-    """CORS for any origin on the API, and ``?pretty=print``."""
+    """``nosniff`` everywhere; CORS and ``?pretty=print`` on the API.
+
+    Any origin may read what anonymous callers get (public data). What a token unlocks is
+    readable cross-origin only by the origins in ``token_origins``: a page elsewhere that
+    holds a user's token must not be able to read protected data with it by default.
+    """
+
+    def __init__(self, token_origins: frozenset[str] = frozenset()):
+        self.token_origins = token_origins
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource,
                          req_succeeded: bool) -> None:
+        resp.set_header("X-Content-Type-Options", "nosniff")
         if not is_api(req):
             return
-        resp.set_header("Access-Control-Allow-Origin", "*")
-        if req.method == "OPTIONS":
+        origin = req.get_header("Origin")
+        trusted = origin is not None and origin in self.token_origins
+        if req.method == "OPTIONS":  # a preflight: may the real request carry a token?
+            resp.set_header("Access-Control-Allow-Origin", origin if trusted else "*")
             resp.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-            resp.set_header("Access-Control-Allow-Headers", f"{TOKEN_HEADER}, Content-Type")
+            resp.set_header("Access-Control-Allow-Headers",
+                            f"{TOKEN_HEADER}, Content-Type" if trusted else "Content-Type")
             resp.set_header("Access-Control-Max-Age", "86400")
+            resp.vary = ["Origin"]
+        elif req.get_header(TOKEN_HEADER) is None:
+            resp.set_header("Access-Control-Allow-Origin", "*")
+        else:
+            if trusted:
+                resp.set_header("Access-Control-Allow-Origin", origin)
+            resp.vary = ["Origin", TOKEN_HEADER]
+            if not resp.cache_control:  # shared caches must not keep what a token unlocked
+                resp.cache_control = ["private", "no-store"]
         if req.params.get("pretty") == "print" and resp.text is None and resp.data is None:
             media = resp.media
             if media is not None:
@@ -113,16 +137,16 @@ def create_app(settings: WebappSettings | None = None,
 
     app = falcon.App(middleware=[
         MetricsMiddleware(),
-        ApiHeadersMiddleware(),
-        AuthMiddleware(accounts),
+        ApiHeadersMiddleware(frozenset(settings.webapp_cors_token_origins)),
+        # Rate limits first: a request is counted before its token costs a lookup.
         RateLimitMiddleware(limiter, settings.webapp_rate_limit_anonymous,
                             settings.webapp_rate_limit_authenticated,
                             settings.webapp_trust_x_real_ip),
+        AuthMiddleware(accounts),
     ])
     app.req_options.strip_url_path_trailing_slash = True
     json_handler = falcon.media.JSONHandler(dumps=dumps)
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
-    app.req_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler()
     app.set_error_serializer(serialize_error)
     app.add_error_handler(Exception, handle_unexpected)
     app.add_error_handler(SearchError, _unavailable("The search engine"))
@@ -130,6 +154,7 @@ def create_app(settings: WebappSettings | None = None,
     app.add_error_handler(StorageError, _unavailable("Crash storage"))
     app.add_error_handler(QueueError, _unavailable("The queue"))
 
+    annotations = annotation_policy(settings)
     search = SuperSearch(services.search, settings.search_retention_weeks,
                          settings.webapp_index_cache_seconds)
     priority = PriorityRequests(services.db, services.publisher, services.queues.priority,
@@ -138,8 +163,9 @@ def create_app(settings: WebappSettings | None = None,
         SuperSearchResource(search),
         SuperSearchUnredactedResource(search),
         SuperSearchFieldsResource(),
+        DataDictionaryResource(annotations),
         ProcessedCrashResource(services, priority),
-        RawCrashResource(services),
+        RawCrashResource(services, annotations),
         ReprocessingResource(services),
         CrashVerifyResource(services),
         CrashSignatureResource(services),
@@ -148,6 +174,8 @@ def create_app(settings: WebappSettings | None = None,
         SignaturesByBugsResource(services),
         ProductVersionsResource(services),
         ProductsResource(services),
+        VersionStringResource(search),
+        NoOpResource(),
     ]
     for resource in resources:
         app.add_route(f"/api/{resource.name}", resource)
@@ -160,5 +188,5 @@ def create_app(settings: WebappSettings | None = None,
         "search": services.search.check,
         "storage": lambda: services.storage.check(),
         "queue": services.publisher.check,
-    })
+    }, heartbeat_cache_seconds=settings.webapp_heartbeat_cache_seconds)
     return app

@@ -23,9 +23,21 @@ from crashline.webapp.settings import get_webapp_settings
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Password (again): "):
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            raise AccountError("no password on stdin (use --no-password for a user who "
+                               "signs in with API tokens only)")
+        return password
+    if not sys.stdin.isatty():
+        raise AccountError("no terminal to ask for the password on: give it on stdin with "
+                           "--password-stdin, or use --no-password for a user who signs in "
+                           "with API tokens only")
+    try:
+        first = getpass.getpass("Password: ")
+        again = getpass.getpass("Password (again): ")
+    except EOFError:
+        raise AccountError("no password given") from None
+    if first != again:
         raise AccountError("the passwords differ")
     return first
 
@@ -40,8 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--email")
     p.add_argument("--password-stdin", action="store_true",
-                   help="read the password from stdin (else prompt; none: no password login)")
-    p.add_argument("--no-password", action="store_true", help="create without a password")
+                   help="read the password from stdin (else prompt on the terminal)")
+    p.add_argument("--no-password", action="store_true",
+                   help="create without a password: the user signs in with API tokens only")
     p.add_argument("--permission", action="append", default=[], help=perm_help)
 
     p = sub.add_parser("set-password", help="set a user's password")
@@ -89,8 +102,8 @@ def run(args: argparse.Namespace, store: AccountStore, token_days: int) -> None:
         store.set_active(args.username, cmd == "activate")
         print(f"{args.username} {cmd}d")
     elif cmd == "create-token":
-        key, token = store.create_token(args.username, args.permission,
-                                        args.days or token_days, args.notes)
+        days = token_days if args.days is None else args.days  # 0 is a value, not "unset"
+        key, token = store.create_token(args.username, args.permission, days, args.notes)
         print(f"token {token.id} for {token.username}, permissions: "
               f"{', '.join(sorted(token.permissions)) or 'none'}, expires "
               f"{token.expires_at:%Y-%m-%d %H:%M} UTC", file=sys.stderr)

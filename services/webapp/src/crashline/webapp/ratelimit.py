@@ -1,8 +1,13 @@
 """Rate limits per client, shared by every webapp worker through PostgreSQL.
 
 A fixed window per client: one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` counts the
-request and tells whether the client is over its limit. Anonymous callers are counted per
-address, authenticated ones per user, with a higher limit.
+request and tells whether the client is over its limit.
+
+Every API request is counted by address first, before its ``Auth-Token`` is looked up, so
+guessing tokens (and the database lookup behind each guess) is limited like anything else:
+requests without a token at the anonymous limit, requests with one at the authenticated
+limit. A request whose token authenticates is then counted per user too, at the
+authenticated limit, wherever it comes from.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ import falcon
 import psycopg2
 
 from crashline.common.database import Database
-from crashline.common.database.pool import DatabaseError
-from crashline.webapp.auth.middleware import is_api
+from crashline.common.database.pool import DatabaseError, connection_is_dead
+from crashline.webapp.auth.middleware import TOKEN_HEADER, is_api
 from crashline.webapp.errors import APIError
 
 log = logging.getLogger(__name__)
@@ -37,7 +42,9 @@ class RateLimiter:
     def _execute(self, sql: str, args: tuple) -> tuple | None:
         conn = getattr(self._local, "conn", None)
         try:
-            if conn is None or conn.closed:
+            if conn is None or connection_is_dead(conn):  # e.g. the server restarted
+                if conn is not None:
+                    conn.close()
                 conn = self._local.conn = psycopg2.connect(self.db.dsn, connect_timeout=5)
                 conn.autocommit = True
                 with conn.cursor() as cur:
@@ -83,6 +90,9 @@ def client_address(req: falcon.Request, trust_x_real_ip: bool) -> str:
 
 
 class RateLimitMiddleware:
+    """Place it before the authentication middleware: ``process_request`` (per address) runs
+    before the token is resolved, ``process_resource`` (per user) after."""
+
     def __init__(self, limiter: RateLimiter, anonymous: int, authenticated: int,
                  trust_x_real_ip: bool = False):
         self.limiter = limiter
@@ -93,11 +103,22 @@ class RateLimitMiddleware:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         if not is_api(req) or req.method == "OPTIONS":
             return
-        principal = req.context.principal
-        if principal.authenticated:
-            limit, client = self.authenticated, f"user:{principal.user_id}"
+        address = client_address(req, self.trust_x_real_ip)
+        if req.get_header(TOKEN_HEADER) is None:
+            self._count(resp, f"ip:{address}", self.anonymous, "anonymous clients",
+                        ", or use an API token for a higher limit")
         else:
-            limit, client = self.anonymous, f"ip:{client_address(req, self.trust_x_real_ip)}"
+            self._count(resp, f"token-ip:{address}", self.authenticated,
+                        "requests with an API token from one address")
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource,
+                         params) -> None:
+        principal = getattr(req.context, "principal", None)
+        if is_api(req) and principal is not None and principal.authenticated:
+            self._count(resp, f"user:{principal.user_id}", self.authenticated, "this user")
+
+    def _count(self, resp: falcon.Response, client: str, limit: int, who: str,
+               hint: str = "") -> None:
         if limit == 0:
             return
         try:
@@ -113,7 +134,5 @@ class RateLimitMiddleware:
             raise APIError(
                 falcon.HTTP_429,
                 f"Too many requests: the limit is {limit} per {self.limiter.window} seconds "
-                f"for {'this user' if principal.authenticated else 'anonymous clients'}; "
-                f"retry in {reset} seconds" + ("" if principal.authenticated else
-                                               ", or use an API token for a higher limit"),
+                f"for {who}; retry in {reset} seconds{hint}",
                 headers={"Retry-After": str(reset)})

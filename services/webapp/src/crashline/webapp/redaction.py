@@ -1,115 +1,66 @@
 """Redaction by allowlist: what a caller without ``view_pii`` may see of a crash.
 
-Anything not listed is dropped, so a new annotation or processed key stays private until
-someone decides it is public. The processed-crash list comes from the field registry (every
-public field's source) plus the public structure that is not searchable (the stack).
+Annotations are public when the deployment's annotation policy says so
+(:mod:`crashline.common.annotations`: the reference's public annotations by default).
+
+Anything not declared public is dropped, at any depth, so a new annotation, a new processed
+key or a new key of the stack walker's output stays private until someone decides it is
+public. The processed crash is walked along the field registry's tree
+(:func:`crashline.common.fields.processed_tree`), into nested objects and every item of
+lists: ``json_dump.threads[].frames[].registers`` is dropped from each frame.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 
-from crashline.common.fields import FIELDS
+from crashline.common.annotations import AnnotationPolicy, annotation_policy
+from crashline.common.fields import Node, processed_tree
+from crashline.webapp.settings import get_webapp_settings
 
-# Processed-crash keys that are public but not search fields.
-PUBLIC_PROCESSED_EXTRA = (
-    "crash_id", "uuid", "date_processed", "submitted_timestamp", "started_datetime",
-    "completed_datetime", "success", "processor_notes", "processor_history", "signature",
-    "proto_signature", "json_dump", "crashing_thread", "stackwalk_version",
-    "mdsw_status_string", "truncated", "removed_fields", "client_crash_date", "crash_time",
-    "java_stack_trace",
-    "release_channel", "build", "product", "version", "os_name", "os_version", "cpu_arch",
-    "cpu_count", "cpu_info", "reason", "address", "uptime", "install_age", "last_crash",
-    "process_type", "report_type", "addons", "memory_measures",
-)
-
-# Protected parts inside public subtrees (the stack walker's output has a few).
-PROTECTED_PROCESSED_PATHS = (
-    "json_dump.mac_boot_args", "json_dump.soft_errors", "json_dump.lsb_release",
-)
-
-# Raw-crash annotations anyone may see (everything else, e.g. URL, Comments, metadata, PHC*,
-# MozCrashReason, Breadcrumbs, JavaStackTrace, is protected).
-PUBLIC_ANNOTATIONS = frozenset((
-    "AbortMessage", "Accessibility", "AdapterDeviceID", "AdapterDriverVersion",
-    "AdapterSubsysID", "AdapterVendorID", "Add-ons", "AddonsShouldHaveBlockedE10s",
-    "Android_Board", "Android_Brand", "Android_CPU_ABI", "Android_CPU_ABI2", "Android_Device",
-    "Android_Display", "Android_Fingerprint", "Android_Hardware", "Android_Manufacturer",
-    "Android_Model", "Android_PackageName", "Android_Version", "AppInitDLLs",
-    "ApplicationBuildID", "AsyncShutdownTimeout", "AvailablePageFile",
-    "AvailablePhysicalMemory", "AvailableVirtualMemory", "BuildID", "ContainsMemoryReport",
-    "CPUMicrocodeVersion", "CrashTime", "DOMFissionEnabled", "DOMIPCEnabled",
-    "DistributionID", "EMCheckCompatibility", "GraphicsCriticalError", "GraphicsStartupTest",
-    "Hang", "HasDeviceTouchScreen", "InstallTime", "IPCChannelError", "IPCFatalErrorMsg",
-    "IPCFatalErrorProtocol", "IPCMessageName", "IPCMessageSize", "IPCShutdownState",
-    "IPCSystemError", "IsGarbageCollecting", "LastCrash", "Notes", "OOMAllocationSize",
-    "ProcessType", "ProductID", "ProductName", "ReleaseChannel", "SafeMode",
-    "SecondsSinceLastCrash", "ShutdownProgress", "StartupCrash", "StartupTime",
-    "SubmittedFrom", "SystemMemoryUsePercentage", "Theme", "TotalPageFile",
-    "TotalPhysicalMemory", "TotalVirtualMemory", "UptimeTS", "useragent_locale",
-    "UtilityActorsName", "Vendor", "Version", "WindowsErrorReporting",
-    "XPCOMSpinEventLoopStack", "submitted_timestamp", "uuid",
-))
+_DROP = object()
 
 
-def _insert(tree: dict, path: list[str]) -> None:
-    head, rest = path[0], path[1:]
-    if tree.get(head) is True:
-        return
-    if not rest:
-        tree[head] = True
-        return
-    _insert(tree.setdefault(head, {}), rest)
+def _scalar(value: object) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
 
 
-@lru_cache(maxsize=1)
-def processed_allowlist() -> dict:
-    tree: dict = {}
-    for fdef in FIELDS:
-        if fdef.public:
-            _insert(tree, fdef.source_path.split("."))
-    for key in PUBLIC_PROCESSED_EXTRA:
-        _insert(tree, [key])
-    return tree
+def _keep(node: Node, value: object) -> object:
+    """What of ``value`` the node lets through, or ``_DROP``."""
+    if isinstance(value, list) and node.items is not None:
+        kept = (_keep(node.items, item) for item in value)
+        return [item for item in kept if item is not _DROP]
+    if isinstance(value, Mapping) and node.children:
+        return _object(node, value)
+    if not node.public:
+        return _DROP  # a container whose value is not the expected shape
+    # A declared leaf holds a JSON scalar or a flat list of them; anything nested inside
+    # it would be undeclared, hence private.
+    if _scalar(value):
+        return value
+    if isinstance(value, list):
+        return [item for item in value if _scalar(item)]
+    return _DROP
 
 
-@lru_cache(maxsize=1)
-def processed_denylist() -> tuple[tuple[str, ...], ...]:
-    paths = [tuple(f.source_path.split(".")) for f in FIELDS if not f.public]
-    paths += [tuple(p.split(".")) for p in PROTECTED_PROCESSED_PATHS]
-    return tuple(paths)
-
-
-def _allowed(doc: Mapping, tree: Mapping) -> dict:
+def _object(node: Node, doc: Mapping) -> dict:
     kept: dict = {}
-    for key, rule in tree.items():
-        if key not in doc:
+    for key, value in doc.items():
+        child = node.child(key)
+        if child is None or not child.visible:
             continue
-        if rule is True:
-            kept[key] = doc[key]
-        elif isinstance(doc[key], Mapping):
-            kept[key] = _allowed(doc[key], rule)
+        result = _keep(child, value)
+        if result is not _DROP:
+            kept[key] = result
     return kept
 
 
-def _without(doc: dict, path: tuple[str, ...]) -> dict:
-    head, rest = path[0], path[1:]
-    if head not in doc:
-        return doc
-    if not rest:
-        return {k: v for k, v in doc.items() if k != head}
-    if not isinstance(doc[head], Mapping):
-        return doc
-    return {**doc, head: _without(dict(doc[head]), rest)}
-
-
 def redact_processed(processed: Mapping) -> dict:
-    doc = _allowed(processed, processed_allowlist())
-    for path in processed_denylist():
-        doc = _without(doc, path)
-    return doc
+    """A new dict of the public part of ``processed`` (which is left alone)."""
+    return _object(processed_tree(), processed)
 
 
-def redact_raw(raw: Mapping) -> dict:
-    return {k: v for k, v in raw.items() if k in PUBLIC_ANNOTATIONS}
+def redact_raw(raw: Mapping, policy: AnnotationPolicy | None = None) -> dict:
+    """The public annotations of ``raw``: by ``policy``, else the one the settings name."""
+    policy = policy or annotation_policy(get_webapp_settings())
+    return {k: v for k, v in raw.items() if policy.is_public(k)}

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from crashline.common.settings import CommonSettings
+from crashline.common.settings import CommaList, CommonSettings
 
 
 class WebappSettings(CommonSettings):
@@ -26,6 +26,9 @@ class WebappSettings(CommonSettings):
     # Behind a reverse proxy that sets X-Real-IP, the client is that address; elsewhere the
     # header is client-controlled and must be ignored.
     webapp_trust_x_real_ip: bool = False
+    # Origins (scheme://host[:port]) whose pages may read token-authenticated API answers;
+    # anonymous answers are readable from any origin.
+    webapp_cors_token_origins: CommaList = Field(default_factory=list)
 
     # Tokens created without an explicit expiry live this many days.
     webapp_token_days: int = Field(90, ge=1)
@@ -33,6 +36,8 @@ class WebappSettings(CommonSettings):
     webapp_priority_interval: int = Field(60, ge=1)
     # How long the list of existing search indices is trusted before asking the engine again.
     webapp_index_cache_seconds: float = Field(5.0, ge=0)
+    # /__heartbeat__ checks every backend; its result is reused for this long.
+    webapp_heartbeat_cache_seconds: float = Field(5.0, ge=0)
     # Most crashes one CrashSignature request may carry.
     webapp_max_signature_jobs: int = Field(100, ge=1)
 

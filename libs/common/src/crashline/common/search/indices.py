@@ -30,12 +30,13 @@ class IndexNamer:
         names: list[str] = []
         day = start.date() if isinstance(start, dt.datetime) else start
         last = end.date() if isinstance(end, dt.datetime) else end
-        while day <= last:
+        while True:
             name = self.for_date(day)
             if name not in names:
                 names.append(name)
+            if day >= last:  # stop before stepping: the day after 9999-12-31 overflows
+                return names
             day += dt.timedelta(days=1)
-        return names
 
     def is_ours(self, name: str) -> bool:
         return bool(self.pattern.match(name))

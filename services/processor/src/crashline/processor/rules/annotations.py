@@ -151,8 +151,6 @@ def registry_annotations() -> tuple[Annotation, ...]:
 # Annotations the processor keeps but search does not index (the signature generator and
 # the dates rule read them): not in the registry, so typed here.
 PROCESSOR_ANNOTATIONS: tuple[Annotation, ...] = (
-    Annotation("product_id", ("ProductID",), to_str),
-    Annotation("hang", ("Hang",), to_str),
     Annotation("js_large_allocation_failure", ("JSLargeAllocationFailure",), to_str),
     Annotation("java_exception", ("JavaException",), to_object),
     Annotation("distributor", ("Distributor",), to_str),

@@ -181,3 +181,29 @@ class PossibleBitFlipsRule(Rule):
         values = [c for c in confidences if isinstance(c, int | float)]
         if values:
             crash.processed["possible_bit_flips_max_confidence"] = int(max(values) * 100)
+
+
+def _crash_info(crash: Crash) -> dict:
+    return _dict(_dict(crash.processed.get("json_dump")).get("crash_info"))
+
+
+class CrashInconsistenciesRule(Rule):
+    """``crash_inconsistencies``: where the crash reason, the address and the crashing
+    instruction disagree (the walker checks; a sign of a corrupt dump or bad hardware)."""
+
+    def action(self, crash: Crash) -> None:
+        found = [item for item in _list(_crash_info(crash).get("crash_inconsistencies"))
+                 if isinstance(item, str) and item]
+        if found:
+            crash.processed["crash_inconsistencies"] = found
+
+
+class HasGuardPageAccessRule(Rule):
+    """``has_guard_page_access``: some memory access of the crashing instruction hit a
+    likely guard page (a buffer overflow). Set only when true."""
+
+    def action(self, crash: Crash) -> None:
+        accesses = _list(_crash_info(crash).get("memory_accesses"))
+        if any(isinstance(a, dict) and a.get("is_likely_guard_page") is True
+               for a in accesses):
+            crash.processed["has_guard_page_access"] = True

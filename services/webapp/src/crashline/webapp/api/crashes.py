@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import falcon
 from pydantic import BaseModel, ConfigDict, Field
 
+from crashline.common.annotations import AnnotationPolicy
 from crashline.common.crashid import (
     InvalidCrashId,
     date_from_crash_id,
@@ -44,6 +45,11 @@ class CrashIdParams(BaseModel):
     crash_id: CrashId
 
 
+class ProcessedCrashParams(CrashIdParams):
+    format: Literal["meta"] = Field("meta", description=(
+        "Accepted for the reference's clients, which send it; meta is the only format"))
+
+
 class RawCrashParams(CrashIdParams):
     format: Literal["meta", "raw"] = Field("meta", description=(
         "meta: the annotations as JSON; raw: download a dump (needs view_rawdump)"))
@@ -62,7 +68,7 @@ class ReprocessingParams(BaseModel):
 class ProcessedCrashResource(Resource):
     name = "ProcessedCrash"
     operations = (Operation(
-        "GET", "A processed crash", params=CrashIdParams,
+        "GET", "A processed crash", params=ProcessedCrashParams,
         responses={200: "the processed crash (public keys only without view_pii)",
                    400: "not a crash id",
                    404: "unknown crash; or not processed yet (then it is queued for "
@@ -73,7 +79,7 @@ class ProcessedCrashResource(Resource):
         self.priority = priority
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        params = self.read_params(req, CrashIdParams)
+        params = self.read_params(req, ProcessedCrashParams)
         crash_id = crash_id_param(params.crash_id)
         storage = self.services.storage
         resp.cache_control = NO_STORE
@@ -108,8 +114,9 @@ class RawCrashResource(Resource):
                    400: "bad parameter", 403: "format=raw without view_rawdump",
                    404: "unknown crash or dump"}),)
 
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, annotations: AnnotationPolicy):
         self.services = services
+        self.annotations = annotations
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = self.read_params(req, RawCrashParams)
@@ -139,7 +146,7 @@ class RawCrashResource(Resource):
         except CrashNotFound:
             raise not_found(f"Crash {crash_id} not found") from None
         if not self.principal(req).has(VIEW_PII):
-            raw = redact_raw(raw)
+            raw = redact_raw(raw, self.annotations)
         resp.media = raw
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import falcon
 from pydantic import BaseModel, ConfigDict
 
+from crashline.common.annotations import AnnotationPolicy
 from crashline.common.fields import FIELDS, FieldDef
 from crashline.webapp.api.base import Operation, Resource
-from crashline.webapp.api.params import query_params
 from crashline.webapp.auth.principal import VIEW_PII
+from crashline.webapp.dictionary import data_dictionary
+from crashline.webapp.params import query_params
 from crashline.webapp.supersearch.params import search_params_model
 from crashline.webapp.supersearch.service import SuperSearch
 
@@ -59,7 +61,8 @@ def field_definition(fdef: FieldDef) -> dict:
         "namespace": "processed_crash",
         "in_database_name": fdef.source_path,
         "query_type": fdef.type.value,
-        "description": fdef.description,
+        "description": fdef.description + (
+            f" Also accepted as {', '.join(fdef.aliases)}." if fdef.aliases else ""),
         "operators": list(fdef.operators),
         "is_exposed": True,
         "is_returned": fdef.returnable,
@@ -78,6 +81,25 @@ class SuperSearchFieldsResource(Resource):
 
     def __init__(self):
         self.body = {f.name: field_definition(f) for f in FIELDS}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.read_params(req, NoParams)
+        resp.media = self.body
+        resp.cache_control = ["public", "max-age=300"]
+
+
+class DataDictionaryResource(Resource):
+    name = "DataDictionary"
+    operations = (Operation(
+        "GET", "Every annotation and processed-crash key, and who may see it",
+        params=NoParams, responses={200: "{annotations: {name: {permission, search_fields}}, "
+                                         "processed_crash: {path: {permission, description, "
+                                         "search_field?}}}"},
+        description=("Paths join keys with dots; [] marks each item of a list and * any "
+                     "key. Anything not listed is protected.")),)
+
+    def __init__(self, annotations: AnnotationPolicy):
+        self.body = data_dictionary(annotations)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         self.read_params(req, NoParams)

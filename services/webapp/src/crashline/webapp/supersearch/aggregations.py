@@ -124,7 +124,7 @@ class AggParser:
             raise ParamError(param, f"{name} is not a date or number field")
         if not self.visible(fdef):
             return None
-        interval = self.intervals.get(name, default_interval(fdef.type))
+        interval = self.intervals.get(fdef.name, default_interval(fdef.type))
         return Agg("histogram", fdef, interval, self.specs(param, values))
 
     def nested(self, param: str, values: list[str]) -> Agg | None:

@@ -3,12 +3,13 @@ validates the request and it is what the OpenAPI document lists."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from crashline.common.fields import FIELDS, FieldDef, FieldType
+from crashline.common.fields import ALIASES, FIELDS, FieldDef, FieldType
 from crashline.webapp.supersearch.aggregations import (
     AGGS_PREFIX,
     HISTOGRAM_PREFIX,
@@ -41,8 +42,9 @@ Values = Annotated[list[str], Field(max_length=MAX_VALUES)]
 def field_help(fdef: FieldDef) -> str:
     ops = "; ".join(_OPERATOR_HELP[op] for op in fdef.operators)
     access = "public" if fdef.public else f"protected: needs {fdef.permission}"
+    aliases = f" Also accepted as {', '.join(fdef.aliases)}." if fdef.aliases else ""
     return (f"{fdef.description} Type {fdef.type}, {access}. Operators: {ops}; "
-            "prefix any value with ! to negate it.")
+            f"prefix any value with ! to negate it.{aliases}")
 
 
 def _meta_fields() -> dict[str, tuple]:
@@ -97,6 +99,32 @@ def search_params_model() -> type[BaseModel]:
             f"Terms of {' then '.join(path)}, nested; the values are facets computed "
             "inside the innermost buckets.")))
     return create_model("SuperSearchParams", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+_FIELD_PREFIXES = (HISTOGRAM_PREFIX, INTERVAL_PREFIX)
+
+
+def canonical_name(param: str) -> str:
+    """A parameter with field aliases replaced by the fields' names (``os_name`` ->
+    ``platform``, ``_aggs.product.os_name`` -> ``_aggs.product.platform``)."""
+    if param in ALIASES:
+        return ALIASES[param]
+    for prefix in _FIELD_PREFIXES:
+        if param.startswith(prefix):
+            name = param[len(prefix):]
+            return prefix + ALIASES.get(name, name)
+    if param.startswith(AGGS_PREFIX):
+        names = param[len(AGGS_PREFIX):].split(".")
+        return AGGS_PREFIX + ".".join(ALIASES.get(n, n) for n in names)
+    return param
+
+
+def canonical_params(params: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """``params`` by canonical name; a field given under two names gets both values."""
+    merged: dict[str, list[str]] = {}
+    for name, values in params.items():
+        merged.setdefault(canonical_name(name), []).extend(values)
+    return merged
 
 
 def is_dynamic_param(name: str) -> bool:

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from crashline.common.fields import FIELDS, FieldDef, FieldType, get_field
+from crashline.webapp.auth.principal import Principal
 from crashline.webapp.errors import ParamError
+from crashline.webapp.params import validate
 from crashline.webapp.supersearch.aggregations import (
     AGGS_PREFIX,
     HISTOGRAM_PREFIX,
@@ -29,6 +31,9 @@ from crashline.webapp.supersearch.params import (
     DEFAULT_COLUMNS,
     DEFAULT_FACETS,
     MAX_WINDOW,
+    canonical_params,
+    is_dynamic_param,
+    search_params_model,
 )
 from crashline.webapp.supersearch.values import Term, parse_term
 
@@ -53,6 +58,21 @@ class SearchRequest:
     facets: dict[str, Agg] = field(default_factory=dict)
     facets_size: int = 50
     return_query: bool = False
+
+
+def visibility(principal: Principal) -> Visible:
+    def visible(fdef: FieldDef) -> bool:
+        return fdef.public or principal.has(fdef.permission)
+
+    return visible
+
+
+def parse_search(params: Mapping[str, list[str]], principal: Principal,
+                 now: dt.datetime) -> SearchRequest:
+    """A query string (name -> values) as ``principal`` may run it (raises ParamError)."""
+    model, extras = validate(search_params_model(), canonical_params(params),
+                             extra=is_dynamic_param)
+    return parse_request(model, extras, visibility(principal), now)
 
 
 def parse_request(model: BaseModel, extras: Mapping[str, list[str]], visible: Visible,
@@ -114,8 +134,8 @@ def _columns(values: object, visible: Visible) -> list[str]:
             raise ParamError("_columns", f"unknown field {name!r}")
         if not fdef.returnable:
             raise ParamError("_columns", f"{name} cannot be returned")
-        if visible(fdef) and name not in columns:
-            columns.append(name)
+        if visible(fdef) and fdef.name not in columns:
+            columns.append(fdef.name)
     return columns
 
 
@@ -132,7 +152,7 @@ def _sort(values: list[str], visible: Visible) -> list[tuple[str, bool]]:
         if not fdef.returnable:
             raise ParamError("_sort", f"cannot sort by {name}")
         if visible(fdef):
-            sort.append((name, descending))
+            sort.append((fdef.name, descending))
     return sort
 
 

@@ -8,21 +8,22 @@ import threading
 import time
 from collections.abc import Mapping
 
-from crashline.common.fields import FieldDef
 from crashline.common.search import SearchBackend, SearchError
 from crashline.common.search.client import DocumentRejected
 from crashline.webapp.auth.principal import Principal
 from crashline.webapp.errors import APIError, ParamError, bad_param, bad_request, unavailable
-from crashline.webapp.supersearch.params import is_dynamic_param, search_params_model
 from crashline.webapp.supersearch.query import (
     SearchRequest,
     build_query,
-    parse_request,
+    parse_search,
     regex_params,
 )
 from crashline.webapp.supersearch.response import shape_response
 
 log = logging.getLogger(__name__)
+
+REGEX_REFUSED = ("the search engine refused this regular expression (invalid, or too complex); "
+                 "it uses Lucene syntax and must match the whole value")
 
 
 # Shard failure types that mean "this query cannot be built", not "the shard is unwell".
@@ -68,26 +69,11 @@ class IndexCache:
         return needed & names
 
 
-def visibility(principal: Principal):
-    def visible(fdef: FieldDef) -> bool:
-        return fdef.public or principal.has(fdef.permission)
-
-    return visible
-
-
 class SuperSearch:
     def __init__(self, backend: SearchBackend, retention_weeks: int, index_cache_ttl: float):
         self.backend = backend
         self.retention = dt.timedelta(weeks=retention_weeks)
         self.indices = IndexCache(backend, index_cache_ttl)
-
-    def parse(self, params: Mapping[str, list[str]], principal: Principal,
-              now: dt.datetime | None = None) -> SearchRequest:
-        from crashline.webapp.api.params import validate
-
-        now = now or dt.datetime.now(dt.UTC)
-        model, extras = validate(search_params_model(), params, extra=is_dynamic_param)
-        return parse_request(model, extras, visibility(principal), now)
 
     def index_names(self, request: SearchRequest, now: dt.datetime) -> list[str]:
         start = max(request.window.start, now - self.retention)
@@ -97,7 +83,7 @@ class SuperSearch:
             now: dt.datetime | None = None) -> dict:
         now = now or dt.datetime.now(dt.UTC)
         try:
-            request = self.parse(params, principal, now)
+            request = parse_search(params, principal, now)
         except ParamError as exc:
             raise bad_param(exc.param, exc.message) from None
         body = build_query(request)
@@ -125,20 +111,24 @@ class SuperSearch:
 
     @staticmethod
     def _search_failure(request: SearchRequest, exc: SearchError) -> APIError:
+        """Our own answer to a failed search. The engine's text names indices, index uuids and
+        shard internals, so it goes to the log only."""
         reason = str(exc)
-        short = reason if len(reason) <= 300 else reason[:300] + "..."
+        short = reason if len(reason) <= 2000 else reason[:2000] + "..."
         if "too_many_buckets" in reason or "max_buckets" in reason:
+            log.info("search refused, too many buckets: %s", short)
             return bad_param("_facets_size", "the facets ask for too many buckets; use a "
                                              "smaller _facets_size, fewer nested facets or a "
                                              "wider histogram interval")
         if isinstance(exc, DocumentRejected) or "search_phase_execution_exception" in reason:
+            log.info("search refused by the engine: %s", short)
             regex = regex_params(request)
             if regex:
-                return bad_param(regex[0], "the regular expression was refused by the search "
-                                           f"engine (too complex or invalid): {short}")
+                return bad_param(regex[0], REGEX_REFUSED)
             if isinstance(exc, DocumentRejected):
-                return bad_request(f"the search engine refused the query: {short}")
+                return bad_request("the search engine refused the query")
         if "timed out" in reason.lower() or "timeout" in reason.lower():
+            log.warning("search timed out: %s", short)
             return APIError("504 Gateway Timeout", "The query timed out; narrow it down")
         log.warning("search failed: %s", short)
         return unavailable("The search engine")

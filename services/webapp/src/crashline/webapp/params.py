@@ -1,5 +1,6 @@
 """Request parameters: one pydantic model per endpoint both validates requests and describes
-them in the OpenAPI document, so the two cannot disagree.
+them in the OpenAPI document, so the two cannot disagree. The API resources and Super Search
+(whose model is built from the field registry) validate through :func:`validate` here.
 
 Query strings are multi-valued (``?signature=a&signature=b``); a model field typed as a list
 takes every value, any other field exactly one.
