@@ -18,31 +18,41 @@ class JSONTooComplex(ValueError):
     """The document nests deeper, or holds more values, than allowed."""
 
 
+class JSONTooDeep(JSONTooComplex):
+    """Nested deeper than allowed (a malformed document, to most callers)."""
+
+
+class JSONTooLarge(JSONTooComplex):
+    """More values than allowed (a document too large, to most callers)."""
+
+
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = bytes(set(range(256)) - set(b"[]{}"))
 _INNERMOST = re.compile(rb"\[\]|\{\}")
 
 
-def check_bytes(data: bytes, max_depth: int, max_items: int | None = None) -> None:
+def check_bytes(data: bytes | bytearray, max_depth: int, max_items: int | None = None) -> None:
     """Raise :class:`JSONTooComplex` if ``data`` nests deeper than ``max_depth`` containers
     or holds more than ``max_items`` values (containers and separated items). Whether it is
     well-formed is the parser's business. Every step runs in C (string removal, counting,
     one pass per nesting level): about as much as parsing, and it builds no objects."""
     structure = _STRING.sub(b"", data)
-    if max_items is not None:
-        items = sum(structure.count(c) for c in (b"[", b"{", b","))
-        if items > max_items:
-            raise JSONTooComplex(f"more than {max_items} values")
+    # Depth first: a deeply nested document is malformed, whatever its size.
     brackets = structure.translate(None, _NOT_BRACKET)
     for _ in range(max_depth):
         if not brackets:
-            return
+            break
         inner = _INNERMOST.sub(b"", brackets)  # one nesting level less
         if inner == brackets:
-            return  # unbalanced: the parser says how
+            break  # unbalanced: the parser says how
         brackets = inner
-    if _INNERMOST.search(brackets):
-        raise JSONTooComplex(f"nested more than {max_depth} levels deep")
+    else:
+        if _INNERMOST.search(brackets):
+            raise JSONTooDeep(f"nested more than {max_depth} levels deep")
+    if max_items is not None:
+        items = sum(structure.count(c) for c in (b"[", b"{", b","))
+        if items > max_items:
+            raise JSONTooLarge(f"more than {max_items} values")
 
 
 def loads_bounded(data: bytes | str, max_depth: int, max_items: int | None = None) -> object:
@@ -52,4 +62,4 @@ def loads_bounded(data: bytes | str, max_depth: int, max_items: int | None = Non
     try:
         return json.loads(raw)
     except RecursionError:  # unreachable within a sane max_depth; never a 500 regardless
-        raise JSONTooComplex(f"nested more than {max_depth} levels deep") from None
+        raise JSONTooDeep(f"nested more than {max_depth} levels deep") from None

@@ -7,12 +7,12 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from crashline.collector.json_bounds import check_json_bounds
 from crashline.collector.limits import Limits
 from crashline.collector.malformed import Malformed, too_large
 from crashline.collector.memory import MemoryBudget, Unavailable, WorkerMemory
 from crashline.collector.multipart import parse_header_params
 from crashline.collector.spool import Dump
+from crashline.common.jsonlimits import JSONTooDeep, JSONTooLarge, check_bytes
 
 # Dump names that would collide with other objects of a crash in storage.
 RESERVED_DUMP_NAMES = frozenset({"dump", "dump_names", "raw_crash", "processed_crash",
@@ -147,8 +147,14 @@ class PayloadBuilder:
         self._check_count()
 
     def _end_json(self) -> None:
-        check_json_bounds(self._text, max_depth=self.limits.max_json_depth,
-                          max_elements=self.limits.max_json_elements)
+        # Bounded on the bytes first: a few MB can build millions of objects, or nest past
+        # the parser's recursion limit.
+        try:
+            check_bytes(self._text, self.limits.max_json_depth, self.limits.max_json_elements)
+        except JSONTooDeep as exc:
+            raise Malformed("invalid_json", 400, str(exc)) from exc
+        except JSONTooLarge as exc:
+            raise too_large("annotation_too_large", f"JSON annotations with {exc}") from exc
         try:
             value = json.loads(self._text.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
