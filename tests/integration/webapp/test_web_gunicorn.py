@@ -3,6 +3,9 @@ HTTP, with rate limits shared by the workers through PostgreSQL."""
 
 from __future__ import annotations
 
+import http.client
+import json
+import socket
 import uuid
 
 import pytest
@@ -99,3 +102,22 @@ def test_metrics_count_the_requests_of_every_worker(webapp_url):
     assert (_route_count(after, "/api/Products", "200")
             - _route_count(before, "/api/Products", "200")) == 3
     assert "crashline_webapp_request_seconds_bucket" in after
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"GET /api/SuperSearch/?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    (b"NOT HTTP AT ALL\r\n\r\n", 400),
+    (b"GET /api/SuperSearch/ HTTP/1.1\r\nBad Header\r\n\r\n", 400),
+])
+def test_server_level_errors_are_json(webapp_url, request_bytes, status):
+    """gunicorn's own answers, before the app sees the request, are JSON too."""
+    host, port = webapp_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request_bytes)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+    assert response.status == status
+    assert response.getheader("Content-Type") == "application/json"
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+    assert json.loads(body)["title"].startswith(str(status))

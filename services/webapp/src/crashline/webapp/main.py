@@ -31,6 +31,12 @@ class WebappServer(BaseApplication):
         return create_app()
 
 
+def post_fork(server, worker) -> None:
+    from crashline.common import gunicorn_errors
+
+    gunicorn_errors.install()  # gunicorn's own 400/414/431 answers in JSON, not HTML
+
+
 def gunicorn_options(settings) -> dict:
     return {
         "bind": settings.webapp_bind,
@@ -41,6 +47,7 @@ def gunicorn_options(settings) -> dict:
         "accesslog": "-",
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
+        "post_fork": post_fork,
     }
 
 
