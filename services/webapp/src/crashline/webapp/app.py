@@ -37,6 +37,8 @@ from crashline.webapp.api.supersearch import (
 )
 from crashline.webapp.auth.middleware import TOKEN_HEADER, AuthMiddleware, is_api
 from crashline.webapp.auth.store import AccountStore
+from crashline.webapp.catalog import Catalog
+from crashline.webapp.crashes import CrashService
 from crashline.webapp.errors import handle_unexpected, not_found, serialize_error, unavailable
 from crashline.webapp.metrics import MetricsMiddleware
 from crashline.webapp.openapi import OpenAPIResource
@@ -134,20 +136,22 @@ def create_app(settings: WebappSettings | None = None,
                          settings.webapp_index_cache_seconds)
     priority = PriorityRequests(services.db, services.publisher, services.queues.priority,
                                 settings.webapp_priority_interval)
+    crashes = CrashService(services, priority)
+    catalog = Catalog(services.db)
     resources: list[Resource] = [
         SuperSearchResource(search),
         SuperSearchUnredactedResource(search),
         SuperSearchFieldsResource(),
-        ProcessedCrashResource(services, priority),
-        RawCrashResource(services),
-        ReprocessingResource(services),
+        ProcessedCrashResource(crashes),
+        RawCrashResource(services, crashes),
+        ReprocessingResource(crashes),
         CrashVerifyResource(services),
         CrashSignatureResource(services),
-        SignatureFirstDateResource(services),
-        BugsResource(services),
-        SignaturesByBugsResource(services),
-        ProductVersionsResource(services),
-        ProductsResource(services),
+        SignatureFirstDateResource(catalog),
+        BugsResource(catalog),
+        SignaturesByBugsResource(catalog),
+        ProductVersionsResource(catalog),
+        ProductsResource(catalog),
     ]
     for resource in resources:
         app.add_route(f"/api/{resource.name}", resource)
