@@ -42,6 +42,7 @@ from crashline.webapp.crashes import CrashService
 from crashline.webapp.errors import handle_unexpected, not_found, serialize_error, unavailable
 from crashline.webapp.metrics import MetricsMiddleware
 from crashline.webapp.openapi import OpenAPIResource
+from crashline.webapp.pages.routes import add_pages
 from crashline.webapp.priority import PriorityRequests
 from crashline.webapp.ratelimit import RateLimiter, RateLimitMiddleware
 from crashline.webapp.services import Services
@@ -158,6 +159,7 @@ def create_app(settings: WebappSettings | None = None,
     app.add_route("/api/openapi.json", OpenAPIResource(resources))
     app.add_route("/api", ApiIndex(resources))
     app.add_route("/api/{name}", UnknownService())
+    add_pages(app, settings, search, crashes, catalog)
 
     add_health_routes(app, "crashline-webapp", {
         "database": services.db.check,

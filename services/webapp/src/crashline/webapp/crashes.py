@@ -55,6 +55,9 @@ class CrashService:
         raw = self.services.storage.get_raw_crash(crash_id)
         return raw if principal.has(VIEW_PII) else redact_raw(raw)
 
+    def dump_names(self, crash_id: str) -> list[str]:
+        return self.services.storage.get_dump_names(crash_id)
+
     def reprocess(self, bodies: Iterable[str]) -> list[str]:
         """Queue ``<crash id>[:<ruleset>]`` messages for reprocessing (each once); raises
         :class:`CrashesMissing` before queuing anything if a crash is not stored."""
