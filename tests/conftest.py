@@ -17,7 +17,8 @@ import pytest
 from crashline.common.settings import CommonSettings, SearchEngine, StorageBackend
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+# ../shared/corpus beside the checkout; a worktree elsewhere names it in the environment.
+CORPUS = Path(os.environ.get("CRASHLINE_TEST_CORPUS") or ROOT.parent / "shared" / "corpus")
 
 RUN_ID = uuid.uuid4().hex[:8]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import falcon
 
+from crashline.common.crashid import is_valid_crash_id, strip_breakpad_prefix
 from crashline.common.fields import FIELDS, FieldDef, FieldType, get_field
 from crashline.webapp.api.params import query_params
 from crashline.webapp.auth.principal import Principal
@@ -25,7 +26,8 @@ from crashline.webapp.pages.render import url
 from crashline.webapp.supersearch.params import MAX_WINDOW
 from crashline.webapp.supersearch.values import split_operator
 
-PER_PAGE = 50
+PER_PAGE = 50            # crashes per page unless _results_number says otherwise
+MAX_PER_PAGE = 200
 DEFAULT_COLUMNS = ["date", "signature", "product", "version", "build_id", "os_name"]
 DEFAULT_FACETS = ["signature"]
 DEFAULT_SORT = ["-date"]
@@ -131,20 +133,16 @@ class SearchPage(Page):
         params = query_params(req)
         if FORM_PARAMS & params.keys():
             raise falcon.HTTPSeeOther(url("/search/", normalise(params)))
-        page_values = params.pop("page", ["1"])
-        try:
-            page = int(page_values[0]) if len(page_values) == 1 else 0
-        except ValueError:
-            page = 0
-        if not 1 <= page <= MAX_WINDOW // PER_PAGE:
-            raise bad_param("page", f"a page number from 1 to {MAX_WINDOW // PER_PAGE}")
+        per_page = _number(params, "_results_number", PER_PAGE, 1, MAX_PER_PAGE)
+        page = _number(params, "page", 1, 1, MAX_WINDOW // per_page)
+        params.pop("page", None)
         principal = self.principal(req)
         columns = [c for c in params.get("_columns") or DEFAULT_COLUMNS if c != "uuid"]
         query = {**params, "_columns": ["uuid", *columns],
                  "_facets": params.get("_facets") or DEFAULT_FACETS,
                  "_sort": params.get("_sort") or DEFAULT_SORT,
-                 "_results_number": [str(PER_PAGE)],
-                 "_results_offset": [str((page - 1) * PER_PAGE)]}
+                 "_results_number": [str(per_page)],
+                 "_results_offset": [str((page - 1) * per_page)]}
         form = SearchForm(params, principal)
         try:
             result = self.search(req, query)
@@ -170,11 +168,23 @@ class SearchPage(Page):
                      for label, delta in SHORTCUTS]
         self.render(req, resp, "search.html", status=falcon.HTTP_400 if error else
                     falcon.HTTP_200, params=params, form=form, result=result, error=error,
-                    page=page, per_page=PER_PAGE, charts=charts, bugs=bugs,
+                    page=page, per_page=per_page, charts=charts, bugs=bugs,
                     api_url=url("/api/SuperSearch/", api_query), operators=OPERATORS,
                     shortcuts=shortcuts, refine=refine_value, get_field=get_field,
                     simple_fields=SIMPLE_FIELDS,
-                    pages=-(-min(result["total"], MAX_WINDOW) // PER_PAGE) if result else 0)
+                    pages=-(-min(result["total"], MAX_WINDOW) // per_page) if result else 0)
+
+
+def _number(params: Mapping[str, list[str]], name: str, default: int, low: int,
+            high: int) -> int:
+    values = params.get(name, [str(default)])
+    try:
+        value = int(values[0]) if len(values) == 1 else low - 1
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise bad_param(name, f"a whole number from {low} to {high}")
+    return value
 
 
 class QuickSearchPage(Page):
@@ -182,8 +192,6 @@ class QuickSearchPage(Page):
     signatures containing it."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        from crashline.common.crashid import is_valid_crash_id, strip_breakpad_prefix
-
         query = (req.get_param("query") or "").strip()
         crash_id = strip_breakpad_prefix(query)
         if is_valid_crash_id(crash_id):

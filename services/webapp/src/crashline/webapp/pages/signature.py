@@ -16,8 +16,8 @@ from crashline.webapp.pages.base import Page, exact
 from crashline.webapp.pages.charts import histogram_chart, horizontal_bars
 from crashline.webapp.pages.render import url
 from crashline.webapp.pages.search import refine_value
-from crashline.webapp.supersearch.service import visibility
 from crashline.webapp.supersearch.params import MAX_WINDOW
+from crashline.webapp.supersearch.service import visibility
 
 PER_PAGE = 50
 REPORT_COLUMNS = ["uuid", "date", "product", "version", "build_id", "os_name", "reason",
