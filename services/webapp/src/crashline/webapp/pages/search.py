@@ -100,6 +100,9 @@ class SearchForm:
         self.visible = [f for f in FIELDS if f.public or principal.has(f.permission)]
         self.simple: dict[str, str] = {}
         self.rows: list[FilterRow] = []
+        # Filters on fields this user may not see: the search ignores them, the page says so.
+        self.ignored = sorted(name for name in params
+                              if (f := get_field(name)) and f not in self.visible)
         self.date_from = self.date_to = ""
         for raw in params.get("date", []):
             _, op, text = split_operator(raw)
