@@ -27,13 +27,11 @@ import uuid
 from pathlib import Path
 
 import requests
-from bench_webapp import percentile, start_webapp, synthetic_crashes
+from bench_webapp import bulk_index, percentile, start_webapp, synthetic_crashes
 
 from crashline.common.crashid import create_crash_id
 from crashline.common.database import apply_migrations, database_from_settings
 from crashline.common.search import search_from_settings
-from crashline.common.search.documents import search_document
-from crashline.common.settings import SearchEngine
 from crashline.common.storage import storage_from_settings
 from crashline.processor.destinations import DatabaseDestination
 from crashline.webapp.settings import WebappSettings
@@ -52,40 +50,25 @@ def bench_crashes(count: int):
         yield crash_id, processed, when
 
 
-def index_all(backend, settings, db, count: int) -> tuple[list[str], str]:
-    """Index ``count`` crashes; record each product version once; the top signature."""
-    if settings.search_engine is SearchEngine.ELASTICSEARCH:
-        from elasticsearch.helpers import bulk
-    else:
-        from opensearchpy.helpers import bulk
-    indices: set[str] = set()
+def index_all(backend, db, count: int) -> tuple[list[str], str]:
+    """Index ``count`` crashes, recording each product version once in PostgreSQL as the
+    processor does; returns the indices and the most frequent signature."""
     recorded: set[tuple[str, str]] = set()
     signatures: dict[str, int] = {}
-    saved = RECORDED_SIGNATURES
     recorder = DatabaseDestination(db)
 
-    def actions():
+    def recording():
         for crash_id, processed, when in bench_crashes(count):
-            index = backend.namer.for_date(when)
-            if index not in indices:
-                backend.ensure_index(index)
-                indices.add(index)
             key = (processed["product"], processed["version"])
             if key not in recorded:
                 recorded.add(key)
                 recorder.save(crash_id, processed)
-                saved.add(processed["signature"])
+                RECORDED_SIGNATURES.add(processed["signature"])
             signatures[processed["signature"]] = signatures.get(processed["signature"], 0) + 1
-            yield {"_index": index, "_id": crash_id,
-                   "_source": search_document(crash_id, processed)}
+            yield crash_id, processed, when
 
-    started = time.perf_counter()
-    bulk(backend.client, actions(), chunk_size=5000, request_timeout=120)
-    for index in indices:
-        backend.refresh(index)
-    print(f"indexed {count} crashes into {len(indices)} indices in "
-          f"{time.perf_counter() - started:.1f}s")
-    return sorted(indices), max(signatures, key=signatures.get)
+    indices = bulk_index(backend, count, recording())
+    return indices, max(signatures, key=signatures.get)
 
 
 def store_crashes(storage) -> list[str]:
@@ -145,7 +128,7 @@ def main() -> int:
     db = database_from_settings(settings)
     apply_migrations(db)
     backend = search_from_settings(settings)
-    indices, top_signature = index_all(backend, settings, db, args.crashes)
+    indices, top_signature = index_all(backend, db, args.crashes)
     crash_ids = store_crashes(storage_from_settings(settings))
     webapp = start_webapp(env, work / "webapp.log")
     product = f"FirefoxBench{TAG}"

@@ -41,18 +41,13 @@ class TopCrashersParams(BaseModel):
     platform: str | None = Field(None, max_length=100, description="An OS name")
     facets_size: int = Field(50, alias="_facets_size", description="50, 100, 200 or 300")
 
-    @field_validator("days")
+    @field_validator("days", "facets_size")
     @classmethod
-    def _days(cls, value: int) -> int:
-        if value not in WINDOWS:
-            raise ValueError(f"days must be one of {', '.join(map(str, WINDOWS))}")
-        return value
-
-    @field_validator("facets_size")
-    @classmethod
-    def _size(cls, value: int) -> int:
-        if value not in SIZES:
-            raise ValueError(f"_facets_size must be one of {', '.join(map(str, SIZES))}")
+    def _one_of(cls, value: int, info) -> int:
+        allowed = WINDOWS if info.field_name == "days" else SIZES
+        if value not in allowed:
+            name = "days" if info.field_name == "days" else "_facets_size"
+            raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}")
         return value
 
 
