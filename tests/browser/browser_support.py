@@ -11,6 +11,9 @@ Crashes of four kinds are made once per session:
   inject markup, break attributes and smuggle ``javascript:`` URLs;
 - a crash with protected data (URL, comments) with markers to look for.
 
+The services run for this module only: their processor consumes the session's queues,
+which later suites use with processors of their own.
+
 A screenshot of every page a test opens is kept in ``tests/browser/screenshots/`` (git
 ignores it), so a person can look at the last run.
 """
@@ -107,7 +110,7 @@ def wait_processed(url: str, crash_id: str, timeout: float = 120) -> None:
     wait_for(found, timeout, f"crash {crash_id} to be processed and indexed")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site(crashline_env, settings, database, search_backend, rabbitmq_client, corpus,
          tmp_path_factory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("browser")
@@ -120,7 +123,11 @@ def site(crashline_env, settings, database, search_backend, rabbitmq_client, cor
     symbol_file(symbols, HOSTILE_MODULE, {0x1000: (XSS["function"], 3), 0x2000: ("main", 7)},
                 source=XSS["source"])
     webapp_env = {"CRASHLINE_WEBAPP_SOURCE_URLS": '{"hg": "https://{root}/file/{rev}/{path}'
-                  '#l{line}", "path": "' + SOURCE_TEMPLATE + '"}'}
+                  '#l{line}", "path": "' + SOURCE_TEMPLATE + '"}',
+                  # Counters are per client address in the shared test database: polling
+                  # here must not use up the limit of other suites' webapps.
+                  "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "0",
+                  "CRASHLINE_WEBAPP_RATE_LIMIT_AUTHENTICATED": "0"}
     with pipeline(env, tmp, [str(symbols), str(corpus / "symbols")], webapp_env) as services:
         web = services["webapp"].url
         collector = services["collector"].url
@@ -175,7 +182,7 @@ def site(crashline_env, settings, database, search_backend, rabbitmq_client, cor
                    services, env)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
