@@ -123,11 +123,7 @@ def site(crashline_env, settings, database, search_backend, rabbitmq_client, cor
     symbol_file(symbols, HOSTILE_MODULE, {0x1000: (XSS["function"], 3), 0x2000: ("main", 7)},
                 source=XSS["source"])
     webapp_env = {"CRASHLINE_WEBAPP_SOURCE_URLS": '{"hg": "https://{root}/file/{rev}/{path}'
-                  '#l{line}", "path": "' + SOURCE_TEMPLATE + '"}',
-                  # Counters are per client address in the shared test database: polling
-                  # here must not use up the limit of other suites' webapps.
-                  "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "0",
-                  "CRASHLINE_WEBAPP_RATE_LIMIT_AUTHENTICATED": "0"}
+                  '#l{line}", "path": "' + SOURCE_TEMPLATE + '"}'}
     with pipeline(env, tmp, [str(symbols), str(corpus / "symbols")], webapp_env) as services:
         web = services["webapp"].url
         collector = services["collector"].url

@@ -115,7 +115,11 @@ def stackwalker_command() -> str:
 def pipeline(env: Mapping[str, str], tmp: Path, symbol_dirs: list[str],
              webapp_env: Mapping[str, str] | None = None) -> Iterator[dict[str, ServiceProcess]]:
     """A collector, one processor worker and the webapp, ready, stopped on exit: the
-    services of an end-to-end or browser test (``webapp_env`` adds webapp settings)."""
+    services of an end-to-end or browser test (``webapp_env`` adds webapp settings).
+
+    The webapp does not rate-limit: its counters are per client address in the shared test
+    database, where every suite polling from 127.0.0.1 (on this machine, any checkout's)
+    would use up one limit together."""
     collector_port = free_port(range(18100, 18150))
     webapp_port = free_port(range(18150, 18200))
     worker_port = free_port(range(19150, 19200))
@@ -132,7 +136,9 @@ def pipeline(env: Mapping[str, str], tmp: Path, symbol_dirs: list[str],
         "webapp": ServiceProcess("crashline-webapp", {
             **env, "CRASHLINE_WEBAPP_BIND": f"127.0.0.1:{webapp_port}",
             "CRASHLINE_WEBAPP_WORKERS": "1", "CRASHLINE_WEBAPP_INDEX_CACHE_SECONDS": "0",
-            **(webapp_env or {})}, webapp_port, tmp / "webapp.log"),
+            "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "0",
+            "CRASHLINE_WEBAPP_RATE_LIMIT_AUTHENTICATED": "0", **(webapp_env or {})},
+            webapp_port, tmp / "webapp.log"),
     }
     try:
         for service in services.values():
