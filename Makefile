@@ -37,7 +37,7 @@ run: stack ## start the whole pipeline locally and print where to send and brows
 	@echo
 	@echo "Crashline is running."
 	@echo "  send crashes to    http://127.0.0.1:8000/submit   ($(BIN)/crashline submit --dump FILE.dmp)"
-	@echo "  search crashes at  http://127.0.0.1:8080/api/SuperSearch/   (API described at /api/openapi.json)"
+	@echo "  triage crashes at  http://127.0.0.1:8080/   (API at /api/, described at /api/openapi.json)"
 	@echo "  symbol files go in $(CRASHLINE_LOCAL_DIR)/data/symbols/<debug_file>/<debug_id>/<name>.sym"
 	@echo "  logs in $(CRASHLINE_LOCAL_DIR)/log/; stop everything with: make stop"
 

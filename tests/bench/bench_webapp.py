@@ -95,11 +95,12 @@ def engines() -> list[tuple[SearchEngine, str | None]]:
     return pairs
 
 
-def bulk_index(backend, count: int) -> list[str]:
+def bulk_index(backend, count: int, crashes=None) -> list[str]:
+    """Index ``crashes`` (default: ``count`` synthetic ones); returns the indices."""
     indices: set[str] = set()
     started = time.perf_counter()
     batch = []
-    for crash_id, processed, when in synthetic_crashes(count):
+    for crash_id, processed, when in crashes or synthetic_crashes(count):
         index = backend.namer.for_date(when)
         indices.add(index)
         batch.append((index, crash_id, search_document(crash_id, processed)))

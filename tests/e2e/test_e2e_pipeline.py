@@ -8,13 +8,13 @@ storage of the local stack.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import requests
-from harness.services import BIN, ServiceProcess, free_port, wait_for
+from harness.services import BIN, wait_for
+from harness.services import pipeline as pipeline_services
 from processor_support.minidump import build_minidump, symbol_file
 
 from crashline.common.crashid import is_valid_crash_id
@@ -31,35 +31,8 @@ def pipeline(crashline_env, database, search_backend, rabbitmq_client, tmp_path_
     symbol_file(symbols)
     corpus_symbols = Path(__file__).resolve().parents[2].parent / "shared/corpus/symbols"
     symbol_dirs = [str(symbols)] + ([str(corpus_symbols)] if corpus_symbols.is_dir() else [])
-    stackwalker = shutil.which("minidump-stackwalk") or str(
-        Path.home() / ".cargo/bin/minidump-stackwalk")
-
-    collector_port = free_port(range(18100, 18150))
-    webapp_port = free_port(range(18150, 18200))
-    worker_port = free_port(range(19150, 19200))
-    services = [
-        ServiceProcess("crashline-collector", {
-            **crashline_env, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{collector_port}",
-            "CRASHLINE_COLLECTOR_WORKERS": "1"}, collector_port, tmp / "collector.log"),
-        ServiceProcess("crashline-processor", {
-            **crashline_env, "CRASHLINE_METRICS_PORT": str(worker_port),
-            "CRASHLINE_SYMBOLS_DIRS": ",".join(symbol_dirs),
-            "CRASHLINE_SYMBOLS_CACHE_DIR": str(tmp / "symbols-cache"),
-            "CRASHLINE_STACKWALKER_COMMAND": stackwalker,
-            "CRASHLINE_PROCESSOR_IDLE_DELAY": "0.1"}, worker_port, tmp / "processor.log"),
-        ServiceProcess("crashline-webapp", {
-            **crashline_env, "CRASHLINE_WEBAPP_BIND": f"127.0.0.1:{webapp_port}",
-            "CRASHLINE_WEBAPP_WORKERS": "1", "CRASHLINE_WEBAPP_INDEX_CACHE_SECONDS": "0"},
-            webapp_port, tmp / "webapp.log"),
-    ]
-    try:
-        for service in services:
-            service.wait_ready()
-        yield {"collector": services[0], "processor": services[1], "webapp": services[2],
-               "tmp": tmp}
-    finally:
-        for service in services:
-            service.stop()
+    with pipeline_services(crashline_env, tmp, symbol_dirs) as services:
+        yield {**services, "tmp": tmp}
 
 
 def submit(pipeline, dump: Path, *annotations: str) -> str:

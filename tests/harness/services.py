@@ -9,14 +9,16 @@ answers, and is stopped at teardown (SIGTERM to its process group, SIGKILL if it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import requests
@@ -103,3 +105,45 @@ class ServiceProcess:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+
+
+def stackwalker_command() -> str:
+    return shutil.which("minidump-stackwalk") or str(Path.home() / ".cargo/bin/minidump-stackwalk")
+
+
+@contextlib.contextmanager
+def pipeline(env: Mapping[str, str], tmp: Path, symbol_dirs: list[str],
+             webapp_env: Mapping[str, str] | None = None) -> Iterator[dict[str, ServiceProcess]]:
+    """A collector, one processor worker and the webapp, ready, stopped on exit: the
+    services of an end-to-end or browser test (``webapp_env`` adds webapp settings).
+
+    The webapp does not rate-limit: its counters are per client address in the shared test
+    database, where every suite polling from 127.0.0.1 (on this machine, any checkout's)
+    would use up one limit together."""
+    collector_port = free_port(range(18100, 18150))
+    webapp_port = free_port(range(18150, 18200))
+    worker_port = free_port(range(19150, 19200))
+    services = {
+        "collector": ServiceProcess("crashline-collector", {
+            **env, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{collector_port}",
+            "CRASHLINE_COLLECTOR_WORKERS": "1"}, collector_port, tmp / "collector.log"),
+        "processor": ServiceProcess("crashline-processor", {
+            **env, "CRASHLINE_METRICS_PORT": str(worker_port),
+            "CRASHLINE_SYMBOLS_DIRS": ",".join(symbol_dirs),
+            "CRASHLINE_SYMBOLS_CACHE_DIR": str(tmp / "symbols-cache"),
+            "CRASHLINE_STACKWALKER_COMMAND": stackwalker_command(),
+            "CRASHLINE_PROCESSOR_IDLE_DELAY": "0.1"}, worker_port, tmp / "processor.log"),
+        "webapp": ServiceProcess("crashline-webapp", {
+            **env, "CRASHLINE_WEBAPP_BIND": f"127.0.0.1:{webapp_port}",
+            "CRASHLINE_WEBAPP_WORKERS": "1", "CRASHLINE_WEBAPP_INDEX_CACHE_SECONDS": "0",
+            "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "0",
+            "CRASHLINE_WEBAPP_RATE_LIMIT_AUTHENTICATED": "0", **(webapp_env or {})},
+            webapp_port, tmp / "webapp.log"),
+    }
+    try:
+        for service in services.values():
+            service.wait_ready()
+        yield services
+    finally:
+        for service in services.values():
+            service.stop()

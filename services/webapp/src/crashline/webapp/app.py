@@ -40,9 +40,12 @@ from crashline.webapp.api.supersearch import (
 from crashline.webapp.api.versions import NoOpResource, VersionStringResource
 from crashline.webapp.auth.middleware import TOKEN_HEADER, AuthMiddleware, is_api
 from crashline.webapp.auth.store import AccountStore
+from crashline.webapp.catalog import Catalog
+from crashline.webapp.crashes import CrashService
 from crashline.webapp.errors import handle_unexpected, not_found, serialize_error, unavailable
 from crashline.webapp.metrics import MetricsMiddleware
 from crashline.webapp.openapi import OpenAPIResource
+from crashline.webapp.pages.routes import add_pages
 from crashline.webapp.priority import PriorityRequests
 from crashline.webapp.ratelimit import RateLimiter, RateLimitMiddleware
 from crashline.webapp.services import Services
@@ -159,21 +162,23 @@ def create_app(settings: WebappSettings | None = None,
                          settings.webapp_index_cache_seconds)
     priority = PriorityRequests(services.db, services.publisher, services.queues.priority,
                                 settings.webapp_priority_interval)
+    crashes = CrashService(services, priority, annotations)
+    catalog = Catalog(services.db)
     resources: list[Resource] = [
         SuperSearchResource(search),
         SuperSearchUnredactedResource(search),
         SuperSearchFieldsResource(),
         DataDictionaryResource(annotations),
-        ProcessedCrashResource(services, priority),
-        RawCrashResource(services, annotations),
-        ReprocessingResource(services),
+        ProcessedCrashResource(crashes),
+        RawCrashResource(services, crashes),
+        ReprocessingResource(crashes),
         CrashVerifyResource(services),
         CrashSignatureResource(services),
-        SignatureFirstDateResource(services),
-        BugsResource(services),
-        SignaturesByBugsResource(services),
-        ProductVersionsResource(services),
-        ProductsResource(services),
+        SignatureFirstDateResource(catalog),
+        BugsResource(catalog),
+        SignaturesByBugsResource(catalog),
+        ProductVersionsResource(catalog),
+        ProductsResource(catalog),
         VersionStringResource(search),
         NoOpResource(),
     ]
@@ -182,6 +187,7 @@ def create_app(settings: WebappSettings | None = None,
     app.add_route("/api/openapi.json", OpenAPIResource(resources))
     app.add_route("/api", ApiIndex(resources))
     app.add_route("/api/{name}", UnknownService())
+    add_pages(app, settings, search, crashes, catalog)
 
     add_health_routes(app, "crashline-webapp", {
         "database": services.db.check,

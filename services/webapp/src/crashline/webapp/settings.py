@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from crashline.common.settings import CommaList, CommonSettings
+from crashline.webapp.pages.sources import check_template
+
+# Source links of stack frames (see pages/sources.py): version-control paths of the usual
+# hosts; plain build paths link nowhere until a "path" template is set.
+DEFAULT_SOURCE_URLS = {
+    "hg": "https://{root}/file/{rev}/{path}#l{line}",
+    "git": "https://{root}/blob/{rev}/{path}#L{line}",
+    "git:gitlab.com": "https://{root}/-/blob/{rev}/{path}#L{line}",
+}
 
 
 class WebappSettings(CommonSettings):
@@ -40,6 +49,24 @@ class WebappSettings(CommonSettings):
     webapp_heartbeat_cache_seconds: float = Field(5.0, ge=0)
     # Most crashes one CrashSignature request may carry.
     webapp_max_signature_jobs: int = Field(100, ge=1)
+
+    # Pages: URL templates of source links, by "hg", "git", "hg:<host>", "git:<host>" or
+    # "path" (JSON; replaces the defaults).
+    webapp_source_urls: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SOURCE_URLS))
+    # A version is active (listed on the product pages) if it crashed in the last N days.
+    webapp_active_days: int = Field(30, ge=1, le=365)
+
+    @field_validator("webapp_source_urls")
+    @classmethod
+    def _check_source_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, template in value.items():
+            kind = key.partition(":")[0]
+            if kind not in ("hg", "git", "path") or (kind == "path" and key != "path"):
+                raise ValueError(f"unknown source URL key {key!r}; use hg, git, hg:<host>, "
+                                 "git:<host> or path")
+            if template:
+                check_template(key, template)
+        return value
 
 
 @lru_cache(maxsize=1)

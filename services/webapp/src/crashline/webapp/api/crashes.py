@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Literal
 
 import falcon
 from pydantic import BaseModel, ConfigDict, Field
 
-from crashline.common.annotations import AnnotationPolicy
 from crashline.common.crashid import (
     InvalidCrashId,
     date_from_crash_id,
@@ -18,13 +16,10 @@ from crashline.common.crashid import (
 from crashline.common.storage import CrashNotFound
 from crashline.common.storage.keys import MAIN_DUMP
 from crashline.webapp.api.base import Operation, Resource
-from crashline.webapp.auth.principal import REPROCESS_CRASHES, VIEW_PII, VIEW_RAWDUMP
-from crashline.webapp.errors import APIError, bad_param, not_found, unavailable
-from crashline.webapp.priority import PriorityRequests
-from crashline.webapp.redaction import redact_processed, redact_raw
+from crashline.webapp.auth.principal import REPROCESS_CRASHES, VIEW_RAWDUMP
+from crashline.webapp.crashes import CrashesMissing, CrashPending, CrashService
+from crashline.webapp.errors import APIError, bad_param, not_found
 from crashline.webapp.services import Services
-
-log = logging.getLogger(__name__)
 
 RULESETS = ("default", "regenerate_signature")
 NO_STORE = ["private", "no-store"]
@@ -74,27 +69,21 @@ class ProcessedCrashResource(Resource):
                    404: "unknown crash; or not processed yet (then it is queued for "
                         "priority processing and the answer says pending: true)"}),)
 
-    def __init__(self, services: Services, priority: PriorityRequests):
-        self.services = services
-        self.priority = priority
+    def __init__(self, crashes: CrashService):
+        self.crashes = crashes
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = self.read_params(req, ProcessedCrashParams)
         crash_id = crash_id_param(params.crash_id)
-        storage = self.services.storage
         resp.cache_control = NO_STORE
         try:
-            processed = storage.get_processed_crash(crash_id)
+            resp.media = self.crashes.processed(crash_id, self.principal(req))
+        except CrashPending:
+            raise APIError(falcon.HTTP_404, f"Crash {crash_id} is not processed yet; it is "
+                                            "queued for processing, try again shortly",
+                           headers={"Retry-After": "5"}, pending=True) from None
         except CrashNotFound:
-            if storage.has_raw_crash(crash_id):
-                self.priority.request(crash_id)
-                raise APIError(falcon.HTTP_404, f"Crash {crash_id} is not processed yet; it is "
-                                                "queued for processing, try again shortly",
-                               headers={"Retry-After": "5"}, pending=True) from None
             raise not_found(f"Crash {crash_id} not found") from None
-        if not self.principal(req).has(VIEW_PII):
-            processed = redact_processed(processed)
-        resp.media = processed
 
 
 def attachment_name(crash_id: str, name: str) -> str:
@@ -114,9 +103,9 @@ class RawCrashResource(Resource):
                    400: "bad parameter", 403: "format=raw without view_rawdump",
                    404: "unknown crash or dump"}),)
 
-    def __init__(self, services: Services, annotations: AnnotationPolicy):
+    def __init__(self, services: Services, crashes: CrashService):
         self.services = services
-        self.annotations = annotations
+        self.crashes = crashes
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = self.read_params(req, RawCrashParams)
@@ -142,12 +131,9 @@ class RawCrashResource(Resource):
             resp.data = data
             return
         try:
-            raw = storage.get_raw_crash(crash_id)
+            resp.media = self.crashes.raw(crash_id, self.principal(req))
         except CrashNotFound:
             raise not_found(f"Crash {crash_id} not found") from None
-        if not self.principal(req).has(VIEW_PII):
-            raw = redact_raw(raw, self.annotations)
-        resp.media = raw
 
 
 class ReprocessingResource(Resource):
@@ -159,33 +145,25 @@ class ReprocessingResource(Resource):
                    403: "the caller lacks reprocess_crashes", 404: "a crash is not stored"},
         description="Parameters in the query string or a form body."),)
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, crashes: CrashService):
+        self.crashes = crashes
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         self.require(req, REPROCESS_CRASHES)
         params = self.read_params(req, ReprocessingParams, with_body=True)
         bodies: list[str] = []
-        missing: list[str] = []
         for raw in params.crash_ids:
             value, _, ruleset = raw.partition(":")
             crash_id = crash_id_param(value, "crash_ids")
             if ruleset and ruleset not in RULESETS:
                 raise bad_param("crash_ids", f"unknown ruleset {ruleset!r} in {raw!r}; "
                                              f"known: {', '.join(RULESETS)}")
-            if not self.services.storage.has_raw_crash(crash_id):
-                missing.append(crash_id)
             bodies.append(f"{crash_id}:{ruleset}" if ruleset else crash_id)
-        if missing:
-            raise not_found(f"Not in crash storage: {', '.join(missing)}")
-        queue = self.services.queues.reprocessing
         try:
-            for body in dict.fromkeys(bodies):
-                self.services.publisher.publish(queue, body)
-        except Exception as exc:  # pika and QueueError alike: nothing sure was queued
-            log.warning("publishing to %s failed: %s", queue, exc)
-            raise unavailable("The queue") from None
-        resp.media = {"result": True, "queued": list(dict.fromkeys(bodies))}
+            queued = self.crashes.reprocess(bodies)
+        except CrashesMissing as exc:
+            raise not_found(str(exc)) from None
+        resp.media = {"result": True, "queued": queued}
 
 
 class CrashVerifyResource(Resource):

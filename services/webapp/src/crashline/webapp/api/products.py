@@ -6,8 +6,7 @@ import falcon
 from pydantic import BaseModel, ConfigDict, Field
 
 from crashline.webapp.api.base import Operation, Resource
-from crashline.webapp.api.signatures import _query
-from crashline.webapp.services import Services
+from crashline.webapp.catalog import Catalog
 
 
 class ProductVersionsParams(BaseModel):
@@ -26,25 +25,13 @@ class ProductVersionsResource(Resource):
         responses={200: "{hits: [{product, version, release_channel, first_date, last_date}], "
                         "total}, newest first"}),)
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = self.read_params(req, ProductVersionsParams)
-        where, args = ["TRUE"], []
-        if params.product:
-            where.append("product = ANY(%s)")
-            args.append(params.product)
-        if params.release_channel:
-            where.append("release_channel = ANY(%s)")
-            args.append(params.release_channel)
-        if params.active_days:
-            where.append("last_date >= now() - make_interval(days => %s)")
-            args.append(params.active_days)
-        rows = _query(self.services,
-                      "SELECT product, version, release_channel, first_date, last_date "
-                      f"FROM product_versions WHERE {' AND '.join(where)} "
-                      "ORDER BY product, last_date DESC, version DESC LIMIT 10000", tuple(args))
+        rows = self.catalog.product_versions(params.product, params.release_channel,
+                                             params.active_days)
         hits = [{**r, "first_date": r["first_date"].isoformat(),
                  "last_date": r["last_date"].isoformat()} for r in rows]
         resp.media = {"hits": hits, "total": len(hits)}
@@ -58,13 +45,11 @@ class ProductsResource(Resource):
                             responses={200: "{hits: [{product, sort_order, first_seen}], "
                                             "total}"}),)
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         self.read_params(req, self.operations[0].params)
-        rows = _query(self.services, "SELECT name, sort_order, first_seen FROM products "
-                      "ORDER BY sort_order, name", ())
         hits = [{"product": r["name"], "sort_order": r["sort_order"],
-                 "first_seen": r["first_seen"].isoformat()} for r in rows]
+                 "first_seen": r["first_seen"].isoformat()} for r in self.catalog.products()]
         resp.media = {"hits": hits, "total": len(hits)}

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crashline.common.signature import generate_signature
 from crashline.webapp.api.base import Operation, Resource
+from crashline.webapp.catalog import Catalog
 from crashline.webapp.services import Services
 
 log = logging.getLogger(__name__)
@@ -29,34 +30,22 @@ class BugIdsParams(BaseModel):
     bug_ids: list[BugId] = Field(min_length=1, max_length=1000, description="Bug numbers")
 
 
-def _query(services: Services, sql: str, args: tuple) -> list[dict]:
-    with services.db.transaction() as cur:  # DatabaseError: the app answers 503
-        cur.execute(sql, args)
-        return cur.fetchall()
-
-
 class SignatureFirstDateResource(Resource):
     name = "SignatureFirstDate"
     operations = (Operation(
         "GET", "When signatures were first seen", params=SignaturesParams,
         responses={200: "{hits: [{signature, first_date, first_build}], total}"}),)
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = self.read_params(req, SignaturesParams)
-        rows = _query(self.services, "SELECT signature, first_date, first_build FROM signatures "
-                      "WHERE signature = ANY(%s) ORDER BY signature", (params.signatures,))
+        rows = self.catalog.signature_first_dates(params.signatures)
         hits = [{"signature": r["signature"], "first_date": r["first_date"].isoformat(),
                  "first_build": None if r["first_build"] is None else str(r["first_build"])}
                 for r in rows]
         resp.media = {"hits": hits, "total": len(hits)}
-
-
-_BUGS_OF_SIGNATURES = (
-    "SELECT DISTINCT bug_id, signature FROM bug_associations WHERE bug_id IN "
-    "(SELECT bug_id FROM bug_associations WHERE signature = ANY(%s)) ORDER BY bug_id, signature")
 
 
 class BugsResource(Resource):
@@ -66,12 +55,12 @@ class BugsResource(Resource):
         params=SignaturesParams, responses={200: "{hits: [{id, signature}], total}"})
         for method in ("GET", "POST"))
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, with_body: bool = False):
         params = self.read_params(req, SignaturesParams, with_body=with_body)
-        rows = _query(self.services, _BUGS_OF_SIGNATURES, (params.signatures,))
+        rows = self.catalog.bugs_of_signatures(params.signatures)
         hits = [{"id": r["bug_id"], "signature": r["signature"]} for r in rows]
         resp.media = {"hits": hits, "total": len(hits)}
 
@@ -85,14 +74,12 @@ class SignaturesByBugsResource(Resource):
                             responses={200: "{hits: [{id, signature}], total}",
                                        400: "a bug id is not a number"}),)
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = self.read_params(req, BugIdsParams)
-        ids = sorted({int(b) for b in params.bug_ids})
-        rows = _query(self.services, "SELECT bug_id, signature FROM bug_associations "
-                      "WHERE bug_id = ANY(%s) ORDER BY bug_id, signature", (ids,))
+        rows = self.catalog.signatures_of_bugs(sorted({int(b) for b in params.bug_ids}))
         hits = [{"id": r["bug_id"], "signature": r["signature"]} for r in rows]
         resp.media = {"hits": hits, "total": len(hits)}
 

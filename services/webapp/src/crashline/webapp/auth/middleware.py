@@ -14,6 +14,8 @@ from crashline.webapp.errors import forbidden, unavailable
 log = logging.getLogger(__name__)
 
 TOKEN_HEADER = "Auth-Token"
+# Health checks, metrics and static files answer the same to everyone.
+UNAUTHENTICATED_PREFIXES = ("/__", "/metrics", "/static/")
 
 
 def is_api(req: falcon.Request) -> bool:
@@ -26,7 +28,8 @@ class AuthMiddleware:
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.principal = ANONYMOUS
-        if not is_api(req) or req.method == "OPTIONS":
+        # Pages authenticate like the API until they have a login of their own.
+        if req.method == "OPTIONS" or req.path.startswith(UNAUTHENTICATED_PREFIXES):
             return
         key = req.get_header(TOKEN_HEADER)
         if key is None:

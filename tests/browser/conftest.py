@@ -1,0 +1,1 @@
+from browser_support import browser, site, visitor, visitor_as  # noqa: F401  (fixtures)
