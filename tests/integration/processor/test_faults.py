@@ -105,7 +105,7 @@ def test_search_engine_down_for_a_while(start_worker, submit, wait_processed, cr
 
 def test_database_down_past_the_attempts_goes_to_failed(start_worker, submit, settings,
                                                         rabbitmq_client, crash_storage):
-    from crashline.processor.failures import take_failed
+    from crashline.common.failed import take_failed
 
     url = urlparse(settings.database_url)
     dead = url._replace(netloc=url.netloc.replace(f":{url.port}", ":1")).geturl()
@@ -128,7 +128,7 @@ def test_database_down_past_the_attempts_goes_to_failed(start_worker, submit, se
 
 def test_poison_raw_crash_goes_to_failed_and_the_worker_goes_on(
         start_worker, submit, wait_processed, crash_storage, rabbitmq_client):
-    from crashline.processor.failures import take_failed
+    from crashline.common.failed import take_failed
 
     worker = start_worker()
     poison = submit(build_minidump(), publish=False)

@@ -152,7 +152,7 @@ def test_missing_raw_crash_is_acked_and_poison_goes_to_failed(start_worker, subm
                                                               rabbitmq_client, crash_storage,
                                                               wait_processed, worker_env):
     from crashline.common.crashid import create_crash_id
-    from crashline.processor.failures import take_failed
+    from crashline.common.failed import take_failed
 
     worker = start_worker()
     names = rabbitmq_client.names

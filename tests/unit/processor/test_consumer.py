@@ -6,10 +6,10 @@ import threading
 import time
 from types import SimpleNamespace
 
+from crashline.common.failed import H_ATTEMPTS, H_QUEUE, H_REASON, H_TRANSIENT
 from crashline.common.queue import Message, QueueNames
 from crashline.common.retry import Backoff
 from crashline.processor.consumer import Consumer, WeightedSchedule
-from crashline.processor.failures import H_ATTEMPTS, H_QUEUE, H_REASON
 from crashline.processor.processor import Outcome, Result
 
 NAMES = QueueNames("t")
@@ -163,6 +163,7 @@ def test_gives_up_after_max_attempts_to_the_failed_queue():
     assert headers[H_ATTEMPTS] == 3
     assert headers[H_QUEUE] == NAMES.priority
     assert "gave up after 3 attempts" in headers[H_REASON]
+    assert headers[H_TRANSIENT] == "true"  # the failed-crashes job may requeue it later
 
 
 def test_poison_goes_to_the_failed_queue_at_once():
@@ -171,6 +172,7 @@ def test_poison_goes_to_the_failed_queue_at_once():
     processor = FakeProcessor({"poison": [Result.FAILED]})
     run_until(consumer(broker, processor), lambda: broker.acked == ["poison:default"])
     assert broker.published[0][:2] == (NAMES.failed, "poison:default")
+    assert broker.published[0][2][H_TRANSIENT] == "false"  # requeueing it would not help
     assert len(processor.handled) == 1
 
 

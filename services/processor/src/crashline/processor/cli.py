@@ -16,9 +16,9 @@ import json
 import sys
 
 from crashline.common.crashid import strip_breakpad_prefix
+from crashline.common.failed import requeue, take_failed
 from crashline.common.logs import setup_logging
 from crashline.common.queue import QueueError, queue_from_settings
-from crashline.processor.failures import requeue, take_failed
 from crashline.processor.processor import Job, Result
 from crashline.processor.settings import ProcessorSettings
 

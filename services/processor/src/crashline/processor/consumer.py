@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from crashline.common.failed import failure_headers
 from crashline.common.queue import Message, QueueError, QueueNames, RabbitMQ
 from crashline.common.retry import Backoff
-from crashline.processor.failures import RetrySchedule, failure_headers
+from crashline.processor.failures import RetrySchedule
 from crashline.processor.processor import CrashProcessor, Job, Outcome, Result
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,7 @@ class Consumer:
             self.client.nack(message, requeue=True)  # another worker takes it from here
             self._in_flight -= 1
             return
+        transient = outcome.result is Result.RETRY  # a backend kept failing: may work later
         if outcome.result is Result.RETRY and item is not None:
             attempt = item.job.attempt
             if attempt < self.retry.attempts:
@@ -222,7 +224,8 @@ class Consumer:
             attempts = item.job.attempt if item is not None else 1
             try:
                 self.client.publish(self.names.failed, message.body,
-                                    failure_headers(message, outcome.reason, attempts))
+                                    failure_headers(message, outcome.reason, attempts,
+                                                    transient))
             except QueueError as exc:
                 # Not acked: the broker will deliver it again once the connection is back.
                 log.error("cannot publish %s to the failed queue: %s", message.body, exc)
