@@ -110,6 +110,33 @@ def test_list_raw_crashes_of_a_day(storage):
     assert list(storage.list_raw_crashes(dt.date(2001, 1, 1))) == []
 
 
+def test_receipts_by_hour(storage):
+    hour = dt.datetime(2026, 9, 20, 13, tzinfo=dt.UTC)
+    first, second = sorted(new_id(hour) for _ in range(3)), [new_id(hour)]
+    storage.put_receipts(hour, "host-1-00000001", first)
+    storage.put_receipts(hour, "host-2-00000001", second)
+    later = [new_id(hour)]
+    storage.put_receipts(hour + dt.timedelta(hours=1), "host-1-00000002", later)
+    assert storage.store.exists("v1/received/2026092013/host-1-00000001")
+    assert sorted(storage.list_receipts(hour)) == sorted(first + second)
+    assert list(storage.list_receipts(hour + dt.timedelta(hours=1))) == later
+    # an hour given in another time zone is the same UTC hour
+    elsewhere = hour.astimezone(dt.timezone(dt.timedelta(hours=2)))
+    assert sorted(storage.list_receipts(elsewhere)) == sorted(first + second)
+    # a retried write of a batch replaces it
+    storage.put_receipts(hour, "host-2-00000001", second)
+    assert sorted(storage.list_receipts(hour)) == sorted(first + second)
+    assert storage.delete_receipts(hour) == 2
+    assert list(storage.list_receipts(hour)) == []
+    with pytest.raises(ValueError):
+        storage.put_receipts(dt.datetime(2026, 9, 20, 13), "b", later)  # naive: which hour?
+    for bad_batch in ("", ".", "..", ".tmp-x", "a/b", "x" * 201):
+        with pytest.raises(ValueError):
+            storage.put_receipts(hour, bad_batch, later)
+    with pytest.raises(ValueError):
+        storage.put_receipts(hour, "b", ["../../etc/passwd"])
+
+
 def test_delete_crash_removes_everything(storage):
     cid = new_id()
     store_crash(storage, cid, {}, {"upload_file_minidump": b"x"})

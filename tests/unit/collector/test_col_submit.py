@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import json
 import re
+import time
 
 import pytest
 from falcon import testing
@@ -256,6 +257,17 @@ def test_unavailable_answers_503_and_stores_nothing(make_client, store, setting,
 
 def test_enough_free_disk_is_accepted(make_client):
     assert post(make_client(collector_min_free_disk=0)).status_code == 200
+
+
+def test_accepted_crashes_get_a_receipt_under_the_hour_received(make_client, storage):
+    client = make_client(collector_receipt_interval=0.05)
+    crash_id = crash_id_of(post(client))
+    submitted = dt.datetime.fromisoformat(storage.get_raw_crash(crash_id)["submitted_timestamp"])
+    hour = submitted.replace(minute=0, second=0, microsecond=0)
+    deadline = time.monotonic() + 10  # written out in batches, by a thread
+    while not list(storage.list_receipts(hour)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert list(storage.list_receipts(hour)) == [crash_id]
 
 
 def test_queue_down_answers_success_and_records_pending(make_client, storage, publisher):

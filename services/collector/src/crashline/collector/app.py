@@ -11,6 +11,7 @@ from crashline.collector.disk import FreeDiskGuard
 from crashline.collector.limits import Limits
 from crashline.collector.mover import CrashMover, Publisher
 from crashline.collector.publisher import PublisherPool
+from crashline.collector.receipts import ReceiptBook
 from crashline.collector.settings import CollectorSettings, get_settings
 from crashline.collector.submit import SubmitResource
 from crashline.collector.throttler import Throttler
@@ -80,6 +81,7 @@ def create_app(
         publish_backoff=Backoff(settings.collector_publish_attempts,
                                 settings.collector_retry_backoff,
                                 settings.collector_retry_backoff_max),
+        receipts=ReceiptBook(storage, settings.collector_receipt_interval),
     )
     submit = SubmitResource(
         limits=Limits.from_settings(settings),

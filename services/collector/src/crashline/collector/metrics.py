@@ -41,6 +41,8 @@ RETRIES = Counter("crashline_collector_retries_total",
                   "Storage or queue operations tried again", ["stage"])
 FAILURES = Counter("crashline_collector_failures_total",
                    "Steps that failed after every attempt: save (503 answered), publish "
-                   "(recorded as pending), pending_publish (not even recorded)", ["stage"])
+                   "(recorded as pending), pending_publish (not even recorded), receipt (a batch "
+                   "of the ledger's receipts, tried again), receipt_dropped (one receipt, "
+                   "after storage refused them for long)", ["stage"])
 PENDING_PUBLISH = Counter("crashline_collector_pending_publish_total",
                           "Stored crashes recorded under v1/pending_publish/ to be queued later")

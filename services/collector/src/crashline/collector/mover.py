@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import BinaryIO, Protocol, TypeVar
 
 from crashline.collector import metrics
+from crashline.collector.receipts import ReceiptBook
 from crashline.common.crashid import validate_crash_id
 from crashline.common.retry import Backoff
 from crashline.common.storage import CrashStorage, StorageError
@@ -34,8 +35,10 @@ class SaveFailed(Exception):
 
 class CrashMover:
     def __init__(self, storage: CrashStorage, publisher: Publisher, queue: str, *,
-                 save_backoff: Backoff, publish_backoff: Backoff):
+                 save_backoff: Backoff, publish_backoff: Backoff,
+                 receipts: ReceiptBook | None = None):
         self.storage = storage
+        self.receipts = receipts
         self.publisher = publisher
         self.queue = queue
         self.save_backoff = save_backoff
@@ -48,9 +51,11 @@ class CrashMover:
                            on_retry=lambda _: metrics.RETRIES.labels(stage).inc())
 
     def save(self, crash_id: str, raw_crash: Mapping,
-             dumps: Mapping[str, Callable[[], bytes | BinaryIO]]) -> None:
+             dumps: Mapping[str, Callable[[], bytes | BinaryIO]],
+             received_at: dt.datetime | None = None) -> None:
         """Store the crash through :meth:`CrashStorage.save_raw_crash` (which owns the write
-        order), retried as a whole; raise SaveFailed when every attempt failed.
+        order), retried as a whole; raise SaveFailed when every attempt failed. Then note
+        the receipt the ledger counts as received (written out in batches: receipts.py).
 
         ``dumps`` maps names to callables giving the content (called again on each attempt,
         so a spooled file is rewound). An invalid ``crash_id`` raises
@@ -71,6 +76,8 @@ class CrashMover:
         finally:
             metrics.SAVE_SECONDS.observe(time.perf_counter() - start)
         log.debug("%s: saved", crash_id)
+        if self.receipts is not None:
+            self.receipts.add(crash_id, received_at or dt.datetime.now(dt.UTC))
 
     def publish(self, crash_id: str) -> bool:
         """Queue the id; on failure record it as pending and return False."""

@@ -76,6 +76,8 @@ class CollectorSettings(CommonSettings):
     collector_retry_backoff: float = Field(0.1, ge=0)  # first sleep; doubles up to the max
     collector_retry_backoff_max: float = Field(2.0, ge=0)
     collector_retry_after: int = Field(60, ge=1)  # seconds, sent with 503 when storage fails
+    # Receipts of accepted crashes (the ledger's "received") are written out this often.
+    collector_receipt_interval: float = Field(1.0, gt=0)
     # Local storage only: with less free disk than this under CRASHLINE_STORAGE_PATH, answer
     # 503 + Retry-After instead of storing (0: never). A full disk would fail every write.
     collector_min_free_disk: int = Field(1024 * MiB, ge=0)

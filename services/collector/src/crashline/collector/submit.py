@@ -211,7 +211,8 @@ class SubmitResource:
                 raw_crash = self._raw_crash(req, payload, crash_id, now, decision)
                 try:
                     self.mover.save(crash_id, raw_crash,
-                                    {name: dump.data for name, dump in payload.dumps.items()})
+                                    {name: dump.data for name, dump in payload.dumps.items()},
+                                    received_at=now)
                 except InvalidCrashId:  # checked above; a client's id must never cause a 500
                     metrics.MALFORMED.labels("invalid_uuid").inc()
                     resp.status = falcon.HTTP_400

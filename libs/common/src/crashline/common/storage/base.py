@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import BinaryIO
 
 import orjson
 
 from crashline.common.crashid import validate_crash_id
 from crashline.common.storage import keys
+
+_BATCH_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$")
 
 
 class StorageError(Exception):
@@ -171,6 +174,36 @@ class CrashStorage:
 
     def delete_pending_publish(self, crash_id: str) -> None:
         self.store.delete(keys.pending_publish_key(validate_crash_id(crash_id)))
+
+    # -- receipts: what the collector accepted, by hour (the collector writes, the ledger
+    # counts) ------------------------------------------------------------------------------
+    def put_receipts(self, hour: dt.datetime, batch: str, crash_ids: Sequence[str]) -> None:
+        """A batch of the collector's receipts: crashes it accepted (and stored) in the UTC
+        hour starting at ``hour``. ``batch`` names the writer and its flush, so a retried
+        write replaces itself."""
+        if hour.tzinfo is None:
+            raise ValueError("the hour of receipts must be timezone-aware")
+        if not _BATCH_RE.match(batch):
+            raise ValueError(f"not a receipt batch name: {batch!r}")
+        for crash_id in crash_ids:
+            validate_crash_id(crash_id)
+        self.store.put(keys.received_key(hour, batch), "\n".join(crash_ids).encode())
+
+    def list_receipts(self, hour: dt.datetime) -> Iterator[str]:
+        """Crash ids received in the UTC hour that starts at ``hour``."""
+        for key in self.store.list_keys(keys.received_hour_prefix(hour)):
+            try:
+                data = self.store.get(key)
+            except CrashNotFound:  # deleted (retention) since the listing
+                continue
+            yield from (line for line in data.decode("utf-8", "replace").split("\n") if line)
+
+    def delete_receipts(self, hour: dt.datetime) -> int:
+        """Delete an hour's receipts; the number of batches deleted."""
+        batches = list(self.store.list_keys(keys.received_hour_prefix(hour)))
+        for key in batches:
+            self.store.delete(key)
+        return len(batches)
 
     # -- removal (rejected crashes, retention) -------------------------------------------
     def delete_crash(self, crash_id: str) -> None:

@@ -7,6 +7,9 @@
 ``v1/processed_crash/<id>``     processed crash JSON
 ``v1/pending_publish/<id>``     stored crash the collector could not queue (JSON: queue,
                                 reason, time); a periodic job queues it and deletes the key
+``v1/received/YYYYMMDDHH/<batch>`` the collector's receipts: ids of crashes it accepted and
+                                stored in that UTC hour, one per line, a batch per writer
+                                and flush; what the crontabber's ledger counts as received
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from crashline.common.crashid import date_from_crash_id
 MAIN_DUMP = "upload_file_minidump"
 RAW_CRASH_PREFIX = "v1/raw_crash/"
 PENDING_PUBLISH_PREFIX = "v1/pending_publish/"
+RECEIVED_PREFIX = "v1/received/"
 
 
 def raw_crash_key(crash_id: str) -> str:
@@ -43,3 +47,11 @@ def processed_crash_key(crash_id: str) -> str:
 
 def pending_publish_key(crash_id: str) -> str:
     return f"{PENDING_PUBLISH_PREFIX}{crash_id}"
+
+
+def received_hour_prefix(hour: dt.datetime) -> str:
+    return f"{RECEIVED_PREFIX}{hour.astimezone(dt.UTC):%Y%m%d%H}/"
+
+
+def received_key(hour: dt.datetime, batch: str) -> str:
+    return f"{received_hour_prefix(hour)}{batch}"
