@@ -1,0 +1,2 @@
+"""The jobs, one module each; ``crashline.crontabber.registry`` lists them with their
+schedules."""
