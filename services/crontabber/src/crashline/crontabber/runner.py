@@ -9,8 +9,9 @@ For each job, in dependency order:
    and nobody else holds it. While the job runs, a thread refreshes the lock; a lock left
    unrefreshed for ``crontabber_lock_timeout`` (its runner died) is taken over.
 4. The job runs for its latest slot, or for every slot since its last success when it
-   backfills. Each good slot is logged and becomes ``last_success`` at once, so a failure
-   part-way keeps the slots done before it and the next run resumes at the failed slot.
+   backfills (at most ``crontabber_max_slots_per_run`` a pass). Each good slot is logged
+   and becomes ``last_success`` at once, so a failure part-way keeps the slots done before
+   it and the next run resumes at the failed slot.
 5. A failure is logged with its traceback, kept in ``last_error``, and the job waits
    ``backoff(error_count)`` (growing: 1, 2, 4... minutes) before it is due again. A success
    makes it due at its next slot.
@@ -195,6 +196,10 @@ class Runner:
     def _run_slots(self, job: Job, state: JobState, holder: str, now: dt.datetime,
                    keeper: _LockKeeper) -> RunReport:
         slots = job.schedule.slots_to_run(now, state.last_success, job.backfill)
+        # A long backlog is worked off a few slots a pass, so other jobs get their turn.
+        most = self.settings.crontabber_max_slots_per_run
+        backlog = len(slots) > most
+        slots = slots[:most]
         last_success = state.last_success
         done: list[dt.datetime] = []
         for slot in slots:
@@ -230,8 +235,10 @@ class Runner:
                      result or {})
             done.append(slot)
             last_success = slot
-        self.state.release(job.name, holder, job.schedule.next_slot(self.clock()))
-        return RunReport(job.name, Outcome.SUCCESS, done)
+        next_run = self.clock() if backlog else job.schedule.next_slot(self.clock())
+        self.state.release(job.name, holder, next_run)
+        return RunReport(job.name, Outcome.SUCCESS, done,
+                         "more slots to backfill at the next pass" if backlog else "")
 
     # -- dependencies ---------------------------------------------------------------------
     def waiting_for(self, job: Job, states: dict[str, JobState] | None = None) -> str:
@@ -242,10 +249,10 @@ class Runner:
             if self.by_name[name].disabled(self.settings):
                 continue
             state = states.get(name) if states is not None else self.state.get(name)
-            if state is None or state.last_success is None:
-                reasons.append(f"{name} has not succeeded yet")
-            elif state.error_count:
+            if state is not None and state.error_count:
                 reasons.append(f"{name} failed")
+            elif state is None or state.last_success is None:
+                reasons.append(f"{name} has not succeeded yet")
         return "; ".join(reasons)
 
     # -- by hand --------------------------------------------------------------------------

@@ -24,6 +24,8 @@ class CrontabberSettings(CommonSettings):
     # its frequency plus this many seconds.
     crontabber_stale_grace: float = Field(900.0, ge=0)
     crontabber_log_retention_days: int = Field(180, ge=1)
+    # A backfilling job runs at most this many missed slots a pass, oldest first.
+    crontabber_max_slots_per_run: int = Field(24, ge=1)
 
     # verify-processed: closed days checked per run, and how many unresolved records a run
     # looks at again.

@@ -1,0 +1,1 @@
+"""Helpers for the crontabber's tests."""

@@ -1,0 +1,131 @@
+"""Fixtures for the crontabber's tests: the real PostgreSQL, RabbitMQ, search engine and crash
+storage, in a namespace of the crontabber's own.
+
+The runner's state and the ledger are singletons (one row per job, one per hour), so each
+test session keeps them in a PostgreSQL schema of its own (``search_path`` in the database
+URL), and tests that run the real job registry get a fresh schema each. Queues, indices and
+the storage folder are the session's with a ``cron`` suffix, so the jobs see only what these
+tests put there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg2
+import pytest
+
+from crashline.common.database import Database, apply_migrations
+from crashline.crontabber.job import Backends
+from crashline.crontabber.settings import CrontabberSettings
+
+UTC = dt.UTC
+
+
+def settings_from_env(env: dict[str, str], **overrides) -> CrontabberSettings:
+    values = {k.removeprefix("CRASHLINE_").lower(): v for k, v in env.items()
+              if k.startswith("CRASHLINE_")}
+    return CrontabberSettings(**{**values, **overrides})
+
+
+def _with_schema(dsn: str, schema: str) -> str:
+    separator = "&" if "?" in dsn else "?"
+    return f"{dsn}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="session")
+def make_schema(crashline_env, database) -> Iterator[Callable[[], str]]:
+    """A function making a PostgreSQL schema with every migration applied; its URL."""
+    base = crashline_env["CRASHLINE_DATABASE_URL"]
+    made: list[str] = []
+
+    def make() -> str:
+        schema = f"crontabber_{uuid.uuid4().hex[:10]}"
+        with psycopg2.connect(base) as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE SCHEMA {schema}")
+        made.append(schema)
+        url = _with_schema(base, schema)
+        db = Database(url)
+        apply_migrations(db)
+        db.close()
+        return url
+
+    yield make
+    conn = psycopg2.connect(base)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for schema in made:
+            cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def cron_env(crashline_env, make_schema, tmp_path_factory) -> dict[str, str]:
+    """The session's ``CRASHLINE_*`` variables, in the crontabber's namespace."""
+    env = dict(crashline_env)
+    env["CRASHLINE_DATABASE_URL"] = make_schema()
+    env["CRASHLINE_STORAGE_PATH"] = str(tmp_path_factory.mktemp("cron-crashes"))
+    env["CRASHLINE_QUEUE_PREFIX"] = crashline_env["CRASHLINE_QUEUE_PREFIX"] + "-cron"
+    env["CRASHLINE_SEARCH_INDEX_TEMPLATE"] = crashline_env[
+        "CRASHLINE_SEARCH_INDEX_TEMPLATE"].replace("-%Y%W", "-cron-%Y%W")
+    return env
+
+
+@pytest.fixture(scope="session")
+def cron_settings(cron_env) -> CrontabberSettings:
+    return settings_from_env(cron_env)
+
+
+@pytest.fixture(scope="session")
+def cron_db(cron_settings) -> Iterator[Database]:
+    db = Database(cron_settings.database_url)
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="session")
+def backends(cron_settings, cron_db, search_backend, rabbitmq_client) -> Iterator[Backends]:
+    """The jobs' backends (the session fixtures check that each one answers)."""
+    made = Backends(cron_settings, cron_db)
+    yield made
+    queue = made.queue
+    for name in queue.names.all:
+        try:
+            queue.channel.queue_delete(queue=name)
+        except Exception:
+            queue.close()
+    for name in made.search.existing_indices():
+        made.search.delete_index(name)
+    made.close()
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def set(self, text: str) -> dt.datetime:
+        self.now = dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
+        return self.now
+
+    def advance(self, **delta) -> dt.datetime:
+        self.now += dt.timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(dt.datetime(2026, 5, 10, 10, 20, tzinfo=UTC))
+
+
+@pytest.fixture
+def storage_root(cron_settings) -> Path:
+    return Path(cron_settings.storage_path)
