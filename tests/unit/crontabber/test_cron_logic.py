@@ -10,12 +10,13 @@ import pytest
 
 from crashline.common.crashid import Throttle, create_crash_id
 from crashline.common.failed import H_FAILED_AT, H_TRANSIENT, FailedCrash
+from crashline.common.ledger import KINDS
 from crashline.common.search import IndexNamer
 from crashline.crontabber.bugzilla import find_signatures
 from crashline.crontabber.jobs.failed_crashes import why_left
 from crashline.crontabber.jobs.search_maintenance import expired_indices
 from crashline.crontabber.jobs.verify_processed import days_to_check, expected_crashes
-from crashline.crontabber.ledger import KINDS, hours_to_count, reconcile
+from crashline.crontabber.ledger import hours_to_count, reconcile
 
 UTC = dt.UTC
 HOUR = dt.datetime(2026, 5, 10, 13, tzinfo=UTC)

@@ -22,16 +22,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from crashline.common.crashid import Throttle, is_valid_crash_id, throttle_from_crash_id
-
-# Kinds of difference, each a set of crash ids, in pipeline order.
-RECEIVED_NOT_STORED = "received_not_stored"      # receipt, no raw crash: storage lost it
-STORED_NOT_RECEIVED = "stored_not_received"      # raw crash, no receipt
-STORED_NOT_PROCESSED = "stored_not_processed"    # never processed (or failed, or queued)
-PROCESSED_NOT_INDEXED = "processed_not_indexed"  # processed crash, no search document
-INDEXED_NOT_PROCESSED = "indexed_not_processed"  # search document, no processed crash
-INDEXED_TWICE = "indexed_twice"                  # documents in more than one index
-KINDS = (RECEIVED_NOT_STORED, STORED_NOT_RECEIVED, STORED_NOT_PROCESSED,
-         PROCESSED_NOT_INDEXED, INDEXED_NOT_PROCESSED, INDEXED_TWICE)
+from crashline.common.ledger import (
+    INDEXED_NOT_PROCESSED,
+    INDEXED_TWICE,
+    KINDS,
+    PROCESSED_NOT_INDEXED,
+    RECEIVED_NOT_STORED,
+    STORED_NOT_PROCESSED,
+    STORED_NOT_RECEIVED,
+)
 
 
 def is_deferred(crash_id: str) -> bool:

@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from psycopg2.extras import Json, execute_values
 
 from crashline.common.crashid import date_from_crash_id, is_valid_crash_id
+from crashline.common.ledger import KINDS
 from crashline.common.search import SearchBackend
 from crashline.common.storage import CrashStorage
 from crashline.crontabber import metrics
 from crashline.crontabber.crashes import existing, stored_received_at
 from crashline.crontabber.job import JobContext
-from crashline.crontabber.ledger import KINDS, HourCount, hours_to_count, reconcile
+from crashline.crontabber.ledger import HourCount, hours_to_count, reconcile
 
 log = logging.getLogger(__name__)
 
