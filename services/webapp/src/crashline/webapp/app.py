@@ -24,6 +24,11 @@ from crashline.webapp.api.crashes import (
     RawCrashResource,
     ReprocessingResource,
 )
+from crashline.webapp.api.pipeline import (
+    LedgerCrashesResource,
+    LedgerResource,
+    MissingProcessedCrashResource,
+)
 from crashline.webapp.api.products import ProductsResource, ProductVersionsResource
 from crashline.webapp.api.signatures import (
     BugsResource,
@@ -181,6 +186,9 @@ def create_app(settings: WebappSettings | None = None,
         ProductsResource(catalog),
         VersionStringResource(search),
         NoOpResource(),
+        MissingProcessedCrashResource(services),
+        LedgerResource(services),
+        LedgerCrashesResource(services),
     ]
     for resource in resources:
         app.add_route(f"/api/{resource.name}", resource)

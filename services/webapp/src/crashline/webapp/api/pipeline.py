@@ -1,0 +1,185 @@
+"""What the crontabber found about the pipeline: MissingProcessedCrash (crashes stored but
+found unprocessed or unindexed by verify-processed), Ledger (per hour, crashes received,
+stored, processed and indexed) and LedgerCrashes (the crash ids behind a difference)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+from urllib.parse import urlencode
+
+import falcon
+from pydantic import BaseModel, ConfigDict, Field
+
+from crashline.common.ledger import KINDS
+from crashline.webapp.api.base import Operation, Resource
+from crashline.webapp.api.signatures import _query
+from crashline.webapp.errors import bad_param
+from crashline.webapp.services import Services
+
+MISSING_PAGE = 1000  # the reference's page size
+LEDGER_PAGE = 1000
+IDS_PER_DIFFERENCE = 100  # crash ids shown with each hour; LedgerCrashes pages the rest
+MAX_LEDGER_SPAN = dt.timedelta(days=31)
+Kind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _page_url(req: falcon.Request, page: int, params: dict) -> str:
+    query = {k: v for k, v in params.items() if v is not None}
+    return f"{req.prefix}{req.path}?{urlencode({**query, 'page': page})}"
+
+
+def _pages(req: falcon.Request, page: int, size: int, count: int, params: dict) -> dict:
+    """``next`` and ``previous`` page URLs (None at either end)."""
+    return {"next": _page_url(req, page + 1, params) if page * size < count else None,
+            "previous": _page_url(req, page - 1, params) if page > 1 else None}
+
+
+# -- MissingProcessedCrash ---------------------------------------------------------------------
+class MissingParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    page: int = Field(1, ge=1, le=1_000_000, description=f"Page number ({MISSING_PAGE} a page)")
+    is_processed: bool | None = Field(None, description=(
+        "Only crashes found since (true) or still missing (false)"))
+
+
+class MissingProcessedCrashResource(Resource):
+    name = "MissingProcessedCrash"
+    operations = (Operation(
+        "GET", "Crashes found stored but not processed or not indexed, and queued again",
+        params=MissingParams,
+        responses={200: "{results: [{crash_id, is_processed, created, missing}], count, next, "
+                        "previous}, newest first"}),)
+
+    def __init__(self, services: Services):
+        self.services = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        params = self.read_params(req, MissingParams)
+        where, args = "TRUE", ()
+        if params.is_processed is not None:
+            where, args = "is_processed = %s", (params.is_processed,)
+        [total] = _query(self.services,
+                         f"SELECT count(*) AS n FROM missing_processed_crashes WHERE {where}",
+                         args)
+        rows = _query(self.services,
+                      "SELECT crash_id, is_processed, created, missing FROM "
+                      f"missing_processed_crashes WHERE {where} "
+                      "ORDER BY created DESC, crash_id LIMIT %s OFFSET %s",
+                      (*args, MISSING_PAGE, (params.page - 1) * MISSING_PAGE))
+        results = [{"crash_id": r["crash_id"], "is_processed": r["is_processed"],
+                    "created": r["created"].isoformat(), "missing": list(r["missing"])}
+                   for r in rows]
+        echo = {"is_processed": None if params.is_processed is None
+                else str(params.is_processed).lower()}
+        resp.media = {"results": results, "count": total["n"],
+                      **_pages(req, params.page, MISSING_PAGE, total["n"], echo)}
+
+
+# -- Ledger ------------------------------------------------------------------------------------
+class LedgerParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: dt.datetime | None = Field(None, description=(
+        "First hour (ISO 8601, UTC unless a zone is given); default: 48 hours before end"))
+    end: dt.datetime | None = Field(None, description="Hours before this (default: now)")
+    unbalanced: bool = Field(False, description="Only the hours whose counts differ")
+
+
+class LedgerResource(Resource):
+    name = "Ledger"
+    operations = (Operation(
+        "GET", "Crashes received, stored, processed and indexed, per closed hour",
+        params=LedgerParams,
+        description=("Each hour's differences name their crash ids (the first "
+                     f"{IDS_PER_DIFFERENCE}; `more` links to all of them). Kinds: "
+                     + "; ".join(f"`{k}`: {v}" for k, v in KINDS.items()) + "."),
+        responses={200: "{hours: [{hour, received, stored, deferred, processed, indexed, "
+                        "balanced, counted_at, differences: {kind: {count, crash_ids, "
+                        "more}}}], total, balanced}, newest first",
+                   400: "a bad time, or a span over 31 days"}),)
+
+    def __init__(self, services: Services):
+        self.services = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        params = self.read_params(req, LedgerParams)
+        end = _utc(params.end) if params.end else dt.datetime.now(dt.UTC)
+        start = _utc(params.start) if params.start else end - dt.timedelta(hours=48)
+        if start > end:
+            raise bad_param("start", "must be before end")
+        if end - start > MAX_LEDGER_SPAN:
+            raise bad_param("start", f"at most {MAX_LEDGER_SPAN.days} days before end")
+        only = "AND NOT balanced" if params.unbalanced else ""
+        hours = _query(self.services,
+                       "SELECT * FROM ledger_hours WHERE hour >= %s AND hour < %s "
+                       f"{only} ORDER BY hour DESC", (start, end))
+        ids: dict[tuple[dt.datetime, str], list[str]] = {}
+        unbalanced = [h["hour"] for h in hours if not h["balanced"]]
+        if unbalanced:
+            rows = _query(self.services,
+                          "SELECT hour, kind, crash_id FROM (SELECT *, row_number() OVER "
+                          "(PARTITION BY hour, kind ORDER BY crash_id) AS n FROM "
+                          "ledger_differences WHERE hour = ANY(%s)) AS d WHERE n <= %s "
+                          "ORDER BY hour, kind, crash_id", (unbalanced, IDS_PER_DIFFERENCE))
+            for row in rows:
+                ids.setdefault((row["hour"], row["kind"]), []).append(row["crash_id"])
+        resp.media = {"hours": [self._hour(req, h, ids) for h in hours], "total": len(hours),
+                      "balanced": not unbalanced}
+
+    @staticmethod
+    def _hour(req: falcon.Request, row: dict, ids: dict) -> dict:
+        differences = {}
+        for kind in KINDS:
+            count = row["differences"].get(kind, 0)
+            if not count:
+                continue
+            shown = ids.get((row["hour"], kind), [])
+            more = None
+            if count > len(shown):
+                query = urlencode({"hour": row["hour"].isoformat(), "kind": kind})
+                more = f"{req.prefix}/api/LedgerCrashes/?{query}"
+            differences[kind] = {"count": count, "crash_ids": shown, "more": more}
+        return {"hour": row["hour"].isoformat(), "received": row["received"],
+                "stored": row["stored"], "deferred": row["deferred"],
+                "processed": row["processed"], "indexed": row["indexed"],
+                "balanced": row["balanced"], "counted_at": row["counted_at"].isoformat(),
+                "differences": differences}
+
+
+class LedgerCrashesParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hour: dt.datetime = Field(description="The hour (its start, ISO 8601)")
+    kind: Kind = Field(description="The kind of difference")
+    page: int = Field(1, ge=1, le=1_000_000, description=f"Page number ({LEDGER_PAGE} a page)")
+
+
+class LedgerCrashesResource(Resource):
+    name = "LedgerCrashes"
+    operations = (Operation(
+        "GET", "The crash ids behind one of an hour's ledger differences",
+        params=LedgerCrashesParams,
+        responses={200: "{hour, kind, crash_ids, count, next, previous}",
+                   400: "a bad hour or an unknown kind"}),)
+
+    def __init__(self, services: Services):
+        self.services = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        params = self.read_params(req, LedgerCrashesParams)
+        hour = _utc(params.hour)
+        if (hour.minute, hour.second, hour.microsecond) != (0, 0, 0):
+            raise bad_param("hour", "must be the start of an hour")
+        args = (hour, params.kind)
+        [total] = _query(self.services, "SELECT count(*) AS n FROM ledger_differences "
+                         "WHERE hour = %s AND kind = %s", args)
+        rows = _query(self.services, "SELECT crash_id FROM ledger_differences WHERE hour = %s "
+                      "AND kind = %s ORDER BY crash_id LIMIT %s OFFSET %s",
+                      (*args, LEDGER_PAGE, (params.page - 1) * LEDGER_PAGE))
+        resp.media = {"hour": hour.isoformat(), "kind": params.kind,
+                      "crash_ids": [r["crash_id"] for r in rows], "count": total["n"],
+                      **_pages(req, params.page, LEDGER_PAGE, total["n"],
+                               {"hour": hour.isoformat(), "kind": params.kind})}
