@@ -18,18 +18,13 @@ from urllib.parse import quote
 
 import psycopg2
 import pytest
+from crontabber_support import settings_from_env
 
 from crashline.common.database import Database, apply_migrations
 from crashline.crontabber.job import Backends
 from crashline.crontabber.settings import CrontabberSettings
 
 UTC = dt.UTC
-
-
-def settings_from_env(env: dict[str, str], **overrides) -> CrontabberSettings:
-    values = {k.removeprefix("CRASHLINE_").lower(): v for k, v in env.items()
-              if k.startswith("CRASHLINE_")}
-    return CrontabberSettings(**{**values, **overrides})
 
 
 def _with_schema(dsn: str, schema: str) -> str:
