@@ -312,3 +312,21 @@ def test_prune_log_deletes_old_runs(runner_for, clock, cron_db, cron_settings, b
     [kept] = state.last_runs(job.name)
     assert kept["started_at"] == clock.now
 
+
+
+def test_broken_and_stale_jobs_are_problems(runner_for, clock, cron_settings):
+    broken, body = make_job("1h", fail_on={"always"})
+    quiet, _ = make_job("1h")
+    never, _ = make_job("1h", disabled=lambda settings: "off")
+    runner = runner_for(broken, quiet, never)
+    runner.run_pending()
+    problems = runner.problems()
+    assert problems[broken.name].startswith("broken: 1 failure(s) in a row, last: RuntimeError")
+    assert quiet.name not in problems and never.name not in problems
+    # two hours and the grace later, a job that has not run since is stale
+    grace = cron_settings.crontabber_stale_grace
+    clock.advance(hours=2, seconds=grace + 60)
+    assert runner.problems()[quiet.name].startswith("stale: last success 2026-05-10T10:00")
+    body.fail_on.clear()
+    runner.run_pending()
+    assert runner.problems() == {}
