@@ -8,7 +8,8 @@
 #   processor   .venv/bin/crashline-processor    CRASHLINE_PROCESSOR_INSTANCES (default 2)
 #                                                instances processor-1..N, metrics 9101..
 #   webapp      .venv/bin/crashline-webapp       waits for 127.0.0.1:8080/__lbheartbeat__
-#   crontabber  .venv/bin/crashline-crontabber   metrics 9190
+#   crontabber  .venv/bin/crashline-crontabber   waits for 127.0.0.1:9190/__lbheartbeat__
+#                                                (CRASHLINE_CRONTABBER_METRICS_PORT)
 #
 # A service whose script does not exist yet is skipped with a warning.
 # Settings are CRASHLINE_* env vars, passed through from the caller; only the
@@ -59,6 +60,7 @@ heartbeat_url() {
     case $1 in
         collector) echo "http://127.0.0.1:$COLLECTOR_PORT/__lbheartbeat__" ;;
         webapp) echo "http://127.0.0.1:$WEBAPP_PORT/__lbheartbeat__" ;;
+        crontabber) echo "http://127.0.0.1:$CRONTABBER_METRICS_PORT/__lbheartbeat__" ;;
         # (a bind on 0.0.0.0 also answers on 127.0.0.1)
     esac
 }
@@ -82,6 +84,9 @@ start_one() {
         fi
         if [[ $name == webapp ]] && port_open "$WEBAPP_PORT"; then
             die "webapp: port $WEBAPP_PORT is taken by another process; set CRASHLINE_WEBAPP_BIND"
+        fi
+        if [[ $name == crontabber ]] && port_open "$CRONTABBER_METRICS_PORT"; then
+            die "crontabber: port $CRONTABBER_METRICS_PORT is taken by another process; set CRASHLINE_CRONTABBER_METRICS_PORT"
         fi
         log "$name: starting $bin${*:+ ($*)}"
         start_bg "$name" env "$@" "$bin"
