@@ -24,19 +24,33 @@ MAX_LEDGER_SPAN = dt.timedelta(days=31)
 Kind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
-def _page_url(req: falcon.Request, page: int, params: dict) -> str:
-    query = {k: v for k, v in params.items() if v is not None}
-    return f"{req.prefix}{req.path}?{urlencode({**query, 'page': page})}"
+def _utc(param: str, value: dt.datetime) -> dt.datetime:
+    """A time parameter in UTC (UTC if it names no zone), within this century."""
+    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    try:
+        value = value.astimezone(dt.UTC)
+    except OverflowError:  # year 1 or 9999 shifted by its zone
+        value = None
+    if value is None or not EARLIEST <= value < LATEST:
+        raise bad_param(param, f"must be between {EARLIEST.year} and {LATEST.year}")
+    return value
 
 
-def _pages(req: falcon.Request, page: int, size: int, count: int, params: dict) -> dict:
+def _url(req: falcon.Request, endpoint: str, params: dict) -> str:
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{req.prefix}/api/{endpoint}/?{query}"
+
+
+def _pages(req: falcon.Request, endpoint: str, page: int, size: int, count: int,
+           params: dict) -> dict:
     """``next`` and ``previous`` page URLs (None at either end)."""
-    return {"next": _page_url(req, page + 1, params) if page * size < count else None,
-            "previous": _page_url(req, page - 1, params) if page > 1 else None}
+    return {"next": _url(req, endpoint, {**params, "page": page + 1})
+            if page * size < count else None,
+            "previous": _url(req, endpoint, {**params, "page": page - 1}) if page > 1 else None}
 
 
 # -- MissingProcessedCrash ---------------------------------------------------------------------
@@ -77,7 +91,7 @@ class MissingProcessedCrashResource(Resource):
         echo = {"is_processed": None if params.is_processed is None
                 else str(params.is_processed).lower()}
         resp.media = {"results": results, "count": total["n"],
-                      **_pages(req, params.page, MISSING_PAGE, total["n"], echo)}
+                      **_pages(req, self.name, params.page, MISSING_PAGE, total["n"], echo)}
 
 
 # -- Ledger ------------------------------------------------------------------------------------
@@ -107,8 +121,9 @@ class LedgerResource(Resource):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = self.read_params(req, LedgerParams)
-        end = _utc(params.end) if params.end else dt.datetime.now(dt.UTC)
-        start = _utc(params.start) if params.start else end - dt.timedelta(hours=48)
+        end = _utc("end", params.end) if params.end else dt.datetime.now(dt.UTC)
+        start = (_utc("start", params.start) if params.start
+                 else end - dt.timedelta(hours=48))
         if start > end:
             raise bad_param("start", "must be before end")
         if end - start > MAX_LEDGER_SPAN:
@@ -140,8 +155,8 @@ class LedgerResource(Resource):
             shown = ids.get((row["hour"], kind), [])
             more = None
             if count > len(shown):
-                query = urlencode({"hour": row["hour"].isoformat(), "kind": kind})
-                more = f"{req.prefix}/api/LedgerCrashes/?{query}"
+                more = _url(req, LedgerCrashesResource.name,
+                            {"hour": row["hour"].isoformat(), "kind": kind})
             differences[kind] = {"count": count, "crash_ids": shown, "more": more}
         return {"hour": row["hour"].isoformat(), "received": row["received"],
                 "stored": row["stored"], "deferred": row["deferred"],
@@ -170,7 +185,7 @@ class LedgerCrashesResource(Resource):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = self.read_params(req, LedgerCrashesParams)
-        hour = _utc(params.hour)
+        hour = _utc("hour", params.hour)
         if (hour.minute, hour.second, hour.microsecond) != (0, 0, 0):
             raise bad_param("hour", "must be the start of an hour")
         args = (hour, params.kind)
@@ -181,5 +196,5 @@ class LedgerCrashesResource(Resource):
                       (*args, LEDGER_PAGE, (params.page - 1) * LEDGER_PAGE))
         resp.media = {"hour": hour.isoformat(), "kind": params.kind,
                       "crash_ids": [r["crash_id"] for r in rows], "count": total["n"],
-                      **_pages(req, params.page, LEDGER_PAGE, total["n"],
+                      **_pages(req, self.name, params.page, LEDGER_PAGE, total["n"],
                                {"hour": hour.isoformat(), "kind": params.kind})}
