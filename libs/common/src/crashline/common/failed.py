@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crashline.common.queue import Message, QueueNames, RabbitMQ
+from crashline.common.timestamps import parse_timestamp
 
 H_REASON = "x-crashline-reason"
 H_ATTEMPTS = "x-crashline-attempts"
@@ -67,11 +68,7 @@ class FailedCrash:
         return _text(self.message.headers.get(H_TRANSIENT)) == "true"
 
     def failed_at_time(self) -> dt.datetime | None:
-        try:
-            when = dt.datetime.fromisoformat(self.failed_at)
-        except ValueError:
-            return None
-        return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+        return parse_timestamp(self.failed_at)
 
 
 def take_failed(client: RabbitMQ) -> list[FailedCrash]:

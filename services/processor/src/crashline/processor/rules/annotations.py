@@ -11,6 +11,7 @@ from typing import Any
 
 from crashline.common.crashid import date_from_crash_id
 from crashline.common.fields import FIELDS, FieldType
+from crashline.common.timestamps import submitted_at
 from crashline.processor.pipeline import Crash, Rule
 
 
@@ -215,25 +216,13 @@ class ProcessTypeRule(Rule):
             crash.processed["process_type"] = "parent"
 
 
-def _parse_timestamp(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 class DatesAndTimesRule(Rule):
     """``date_processed`` is when the collector received the crash (what search indices and
     reports key on); client-side times become ages in seconds."""
 
     def action(self, crash: Crash) -> None:
         raw, processed = crash.raw_crash, crash.processed
-        metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
-        submitted = _parse_timestamp(raw.get("submitted_timestamp")) or _parse_timestamp(
-            metadata.get("submitted_timestamp"))
+        submitted = submitted_at(raw)
         if submitted is None:
             day = date_from_crash_id(crash.crash_id)
             submitted = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
