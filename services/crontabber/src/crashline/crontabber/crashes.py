@@ -9,27 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from crashline.common.crashid import InvalidCrashId, date_from_crash_id
 from crashline.common.search import SearchBackend
 from crashline.common.storage import CrashNotFound, CrashStorage
-
-
-def parse_time(value: object) -> dt.datetime | None:
-    """An ISO 8601 time as an aware datetime (UTC if it names no zone), or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+from crashline.common.timestamps import submitted_at
 
 
 def received_at(crash_id: str, raw_crash: Mapping) -> dt.datetime:
-    """When the collector received the crash: its ``submitted_timestamp`` (as the processor
-    reads it), else the start of the day in its id."""
-    metadata = raw_crash.get("metadata")
-    when = parse_time(raw_crash.get("submitted_timestamp")) or parse_time(
-        metadata.get("submitted_timestamp") if isinstance(metadata, Mapping) else None)
+    """When the collector received the crash (as the processor reads it), else the start of
+    the day in its id."""
+    when = submitted_at(raw_crash)
     if when is not None:
-        return when.astimezone(dt.UTC)
+        return when
     day = date_from_crash_id(crash_id)
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 

@@ -3,8 +3,9 @@ oldest crash still waiting for its first processing, as Prometheus gauges."""
 
 from __future__ import annotations
 
+from crashline.common.timestamps import parse_timestamp
 from crashline.crontabber import metrics
-from crashline.crontabber.crashes import parse_time, stored_received_at
+from crashline.crontabber.crashes import stored_received_at
 from crashline.crontabber.job import JobContext
 
 
@@ -34,7 +35,7 @@ def oldest_unprocessed_age(context: JobContext) -> float:
         if when is not None:
             times.append(when)
     for crash_id, record in storage.list_pending_publish():
-        when = parse_time(record.get("time")) or stored_received_at(storage, crash_id)
+        when = parse_timestamp(record.get("time")) or stored_received_at(storage, crash_id)
         if when is not None:
             times.append(when)
     if not times:
