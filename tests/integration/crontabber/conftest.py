@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import psycopg2
 import pytest
-from crontabber_support import settings_from_env
+from crontabber_support import namespaced, settings_from_env
 
 from crashline.common.database import Database, apply_migrations
 from crashline.crontabber.job import Backends
@@ -61,13 +61,8 @@ def make_schema(crashline_env, database) -> Iterator[Callable[[], str]]:
 @pytest.fixture(scope="session")
 def cron_env(crashline_env, make_schema, tmp_path_factory) -> dict[str, str]:
     """The session's ``CRASHLINE_*`` variables, in the crontabber's namespace."""
-    env = dict(crashline_env)
-    env["CRASHLINE_DATABASE_URL"] = make_schema()
-    env["CRASHLINE_STORAGE_PATH"] = str(tmp_path_factory.mktemp("cron-crashes"))
-    env["CRASHLINE_QUEUE_PREFIX"] = crashline_env["CRASHLINE_QUEUE_PREFIX"] + "-cron"
-    env["CRASHLINE_SEARCH_INDEX_TEMPLATE"] = crashline_env[
-        "CRASHLINE_SEARCH_INDEX_TEMPLATE"].replace("-%Y%W", "-cron-%Y%W")
-    return env
+    return namespaced(crashline_env, "cron", make_schema(),
+                      str(tmp_path_factory.mktemp("cron-crashes")))
 
 
 @pytest.fixture(scope="session")

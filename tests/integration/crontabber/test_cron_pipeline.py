@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from crontabber_support import settings_from_env
+from crontabber_support import namespaced, settings_from_env
 from harness.services import ServiceProcess, free_port, wait_for
 from processor_support.minidump import build_minidump, symbol_file
 from processor_support.workers import stackwalker_path
@@ -32,13 +32,8 @@ HOUR = dt.timedelta(hours=1)
 @pytest.fixture(scope="module")
 def pipeline_env(cron_env, make_schema, tmp_path_factory) -> dict[str, str]:
     """A namespace of this module's own: what the ledger counts is only what it submits."""
-    env = dict(cron_env)
-    env["CRASHLINE_DATABASE_URL"] = make_schema()
-    env["CRASHLINE_STORAGE_PATH"] = str(tmp_path_factory.mktemp("pipeline-crashes"))
-    env["CRASHLINE_QUEUE_PREFIX"] = cron_env["CRASHLINE_QUEUE_PREFIX"] + "-pipe"
-    env["CRASHLINE_SEARCH_INDEX_TEMPLATE"] = cron_env["CRASHLINE_SEARCH_INDEX_TEMPLATE"].replace(
-        "-%Y%W", "-pipe-%Y%W")
-    return env
+    return namespaced(cron_env, "pipe", make_schema(),
+                      str(tmp_path_factory.mktemp("pipeline-crashes")))
 
 
 @pytest.fixture(scope="module")
