@@ -66,6 +66,9 @@ class Bugzilla:
         if api_key:
             self.session.headers["X-BUGZILLA-API-KEY"] = api_key
 
+    def close(self) -> None:
+        self.session.close()
+
     def changed_since(self, since: dt.datetime) -> Iterator[Bug]:
         params = {
             "chfield": ["[Bug creation]", "cf_crash_signature"],

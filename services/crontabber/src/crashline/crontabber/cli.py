@@ -19,6 +19,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
+import psycopg2
+
 from crashline.common.database import Database, database_from_settings, pending_migrations
 from crashline.common.database.pool import DatabaseError
 from crashline.common.logs import setup_logging
@@ -73,8 +75,8 @@ def main(argv: Sequence[str] | None = None, jobs: Sequence[Job] = JOBS) -> int:
             return 2
         finally:
             runner.close()
-    except DatabaseError as exc:
-        print(f"crashline crontabber: {exc}", file=sys.stderr)
+    except (DatabaseError, psycopg2.Error) as exc:
+        print(f"crashline crontabber: PostgreSQL: {exc}".strip(), file=sys.stderr)
         return 2
     finally:
         db.close()

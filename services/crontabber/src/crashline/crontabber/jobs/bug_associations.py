@@ -64,13 +64,16 @@ def run(context: JobContext) -> dict:
         added, removed = added + more, removed + fewer
         batch.clear()
 
-    for bug in tracker.changed_since(since):
-        seen += 1
-        batch.append(bug)
-        if len(batch) >= BATCH:
+    try:
+        for bug in tracker.changed_since(since):
+            seen += 1
+            batch.append(bug)
+            if len(batch) >= BATCH:
+                flush()
+        if batch:
             flush()
-    if batch:
-        flush()
+    finally:
+        tracker.close()
     metrics.BUG_ASSOCIATIONS.labels("added").inc(added)
     metrics.BUG_ASSOCIATIONS.labels("removed").inc(removed)
     return {"bugs": seen, "added": added, "removed": removed, "since": since.isoformat()}

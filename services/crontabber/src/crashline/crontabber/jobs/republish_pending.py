@@ -10,7 +10,9 @@ from crashline.crontabber.job import JobContext, JobError
 
 
 def run(context: JobContext) -> dict:
-    report = republish_pending(context.backends.storage, context.backends.queue)
+    queue = context.backends.queue
+    queue.check()  # a broker that is down fails the job at once, not once per crash
+    report = republish_pending(context.backends.storage, queue)
     metrics.PENDING_PUBLISHED.labels("published").inc(report.published)
     metrics.PENDING_PUBLISHED.labels("failed").inc(report.failed)
     if report.failed:
