@@ -179,12 +179,12 @@ def test_storage_retention(backend, cron_settings, cron_db, tmp_path):
     storage = storage_from_settings(settings)
     old_day = NOW - dt.timedelta(days=40)
     old = store_crash(storage, old_day, processed=True)
-    storage.put_receipt(old, old_day)
+    storage.put_receipts(old_day.replace(minute=0, second=0), "test-1", [old])
     edge = store_crash(storage, NOW - dt.timedelta(days=29), processed=True)
     recent = store_crash(storage, NOW, processed=True)
     backends = Backends(settings, cron_db)
     result = storage_retention.run(context(settings, backends))
-    assert result["deleted"] == 1 and result["receipts_deleted"] == 1
+    assert result["deleted"] == 1 and result["receipt_batches_deleted"] == 1
     assert not storage.has_raw_crash(old) and not storage.has_processed_crash(old)
     assert storage.get_dump_names(old) == []
     assert list(storage.list_receipts(old_day.replace(minute=0, second=0))) == []

@@ -209,6 +209,9 @@ def test_the_ledger_balances_then_names_a_crash_missing_from_the_index(
     last_hour = hour_of(dt.datetime.now(UTC))
     hours = sorted({first_hour, last_hour})  # the submissions may straddle an hour
     wait_all_processed(pipeline_backends, crash_ids, pipeline)
+    storage = pipeline_backends.storage
+    wait_for(lambda: {cid for h in hours for cid in storage.list_receipts(h)} == set(crash_ids),
+             30, "the collector's receipts")  # written out about every second
 
     rows = count_hours(pipeline_settings, pipeline_backends, hours)
     assert all(rows[h]["balanced"] for h in hours), rows
@@ -248,3 +251,23 @@ def test_the_ledger_balances_then_names_a_crash_missing_from_the_index(
     wait_all_processed(pipeline_backends, [gone], pipeline)
     rows = count_hours(pipeline_settings, pipeline_backends, hours)
     assert all(rows[h]["balanced"] for h in hours), rows
+
+
+def test_a_stopping_collector_writes_its_last_receipts(pipeline_env, pipeline_backends,
+                                                       tmp_path):
+    port = free_port(range(19250, 19300))
+    collector = ServiceProcess("crashline-collector", {
+        **pipeline_env, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{port}",
+        "CRASHLINE_COLLECTOR_WORKERS": "1", "CRASHLINE_COLLECTOR_RECEIPT_INTERVAL": "3600"},
+        port, tmp_path / "collector.log").wait_ready()
+    try:
+        result = submit(f"{collector.url}/submit", {"ProductName": "Receipt"},
+                        {"upload_file_minidump": build_minidump()})
+        assert result.crash_id, result
+        hour = hour_of(dt.datetime.now(UTC))
+    finally:
+        assert collector.stop() == 0, collector.logs()
+    storage = pipeline_backends.storage
+    received = {cid for h in (hour - HOUR, hour) for cid in storage.list_receipts(h)}
+    assert result.crash_id in received, collector.logs()
+    forget(pipeline_backends, [result.crash_id])

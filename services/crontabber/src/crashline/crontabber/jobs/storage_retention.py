@@ -44,5 +44,5 @@ def run(context: JobContext) -> dict:
     metrics.CRASHES_EXPIRED.inc(deleted)
     if deleted:
         log.info("deleted %d crashes received from %s to %s", deleted, first, limit)
-    return {"deleted": deleted, "receipts_deleted": receipts, "from": first.isoformat(),
+    return {"deleted": deleted, "receipt_batches_deleted": receipts, "from": first.isoformat(),
             "before": limit.isoformat()}
