@@ -260,7 +260,7 @@ def test_sanitize_dump_name(raw, clean):
 
 
 @pytest.mark.parametrize("name", ["raw_crash", "dump_names", "processed_crash", "dump",
-                                  "pending_publish", "raw_crash!", "---"])
+                                  "pending_publish", "received", "raw_crash!", "---"])
 def test_reserved_or_empty_dump_names(name):
     malformed("invalid_dump_name")(body_of(part("a", b"1"), part(name, b"x", filename="x")))
 

@@ -16,7 +16,7 @@ from crashline.common.jsonlimits import JSONTooDeep, JSONTooLarge, check_bytes
 
 # Dump names that would collide with other objects of a crash in storage.
 RESERVED_DUMP_NAMES = frozenset({"dump", "dump_names", "raw_crash", "processed_crash",
-                                 "pending_publish"})
+                                 "pending_publish", "received"})
 # Never stored: personal data some clients send.
 BANNED_ANNOTATIONS = ("Email", "TelemetryClientId", "TelemetryServerURL", "TelemetrySessionId")
 _DUMP_NAME_JUNK = re.compile(r"[^A-Za-z0-9_]")
