@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from crontabber_support.bugzilla import FakeBugzilla
+from harness.crashes import store_crash
 from harness.services import wait_for
 
 from crashline.common.crashid import Throttle, create_crash_id
@@ -43,17 +44,17 @@ def queue(backends):
     """The session's RabbitMQ client, its queues empty before and after the test."""
     client = backends.queue
     for name in client.names.all:
-        client.purge(name)
+        client.channel.queue_purge(queue=name)
     yield client
     for name in client.names.all:
-        client.purge(name)
+        client.channel.queue_purge(queue=name)
 
 
-def store_crash(storage, when: dt.datetime, throttle=Throttle.ACCEPT, processed=False) -> str:
+def new_crash(storage, when: dt.datetime, throttle=Throttle.ACCEPT, processed=False) -> str:
     crash_id = create_crash_id(when, throttle)
-    storage.save_raw_crash(crash_id, {"ProductName": "Cron", "uuid": crash_id,
-                                      "submitted_timestamp": when.isoformat()},
-                           {"upload_file_minidump": b"MDMP"})
+    store_crash(storage, crash_id, {"ProductName": "Cron", "uuid": crash_id,
+                                    "submitted_timestamp": when.isoformat()},
+                {"upload_file_minidump": b"MDMP"})
     if processed:
         storage.put_processed_crash(crash_id, {"uuid": crash_id,
                                                "date_processed": when.isoformat()})
@@ -63,7 +64,7 @@ def store_crash(storage, when: dt.datetime, throttle=Throttle.ACCEPT, processed=
 # -- republish-pending --------------------------------------------------------------------------
 def test_republish_pending_queues_and_forgets(cron_settings, backends, queue):
     storage = backends.storage
-    crash_id = store_crash(storage, NOW)
+    crash_id = new_crash(storage, NOW)
     storage.put_pending_publish(crash_id, {"queue": queue.names.standard, "reason": "down",
                                            "time": NOW.isoformat()})
     result = republish_pending.run(context(cron_settings, backends))
@@ -73,7 +74,7 @@ def test_republish_pending_queues_and_forgets(cron_settings, backends, queue):
 
 
 def test_republish_pending_fails_while_the_broker_refuses(cron_settings, backends, cron_db):
-    crash_id = store_crash(backends.storage, NOW)
+    crash_id = new_crash(backends.storage, NOW)
     backends.storage.put_pending_publish(crash_id, {"reason": "down"})
     no_broker = cron_settings.model_copy(update={"rabbitmq_url": "amqp://guest:guest@127.0.0.1:1/"})
     cut_off = Backends(no_broker, cron_db)
@@ -90,8 +91,8 @@ def test_republish_pending_fails_while_the_broker_refuses(cron_settings, backend
 # -- queue-metrics -------------------------------------------------------------------------------
 def test_queue_metrics(cron_settings, backends, queue):
     storage = backends.storage
-    old = store_crash(storage, NOW - dt.timedelta(hours=2))
-    new = store_crash(storage, NOW - dt.timedelta(minutes=1))
+    old = new_crash(storage, NOW - dt.timedelta(hours=2))
+    new = new_crash(storage, NOW - dt.timedelta(minutes=1))
     queue.publish(queue.names.standard, old)
     queue.publish(queue.names.standard, new)
     queue.publish(queue.names.failed, new)
@@ -178,10 +179,10 @@ def test_storage_retention(backend, cron_settings, cron_db, tmp_path):
     settings = settings.model_copy(update={"crontabber_storage_retention_days": 30})
     storage = storage_from_settings(settings)
     old_day = NOW - dt.timedelta(days=40)
-    old = store_crash(storage, old_day, processed=True)
+    old = new_crash(storage, old_day, processed=True)
     storage.put_receipts(old_day.replace(minute=0, second=0), "test-1", [old])
-    edge = store_crash(storage, NOW - dt.timedelta(days=29), processed=True)
-    recent = store_crash(storage, NOW, processed=True)
+    edge = new_crash(storage, NOW - dt.timedelta(days=29), processed=True)
+    recent = new_crash(storage, NOW, processed=True)
     backends = Backends(settings, cron_db)
     result = storage_retention.run(context(settings, backends))
     assert result["deleted"] == 1 and result["receipt_batches_deleted"] == 1

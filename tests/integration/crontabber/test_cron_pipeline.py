@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 from crontabber_support import namespaced, settings_from_env
+from harness.crashes import store_crash
 from harness.services import ServiceProcess, free_port, wait_for
 from processor_support.minidump import build_minidump, symbol_file
 from processor_support.workers import stackwalker_path
@@ -145,7 +146,7 @@ def test_stored_but_never_queued_crashes_are_found_then_processed_then_marked(
     lost = []
     for n in range(3):
         crash_id = create_crash_id(yesterday + n * dt.timedelta(minutes=7))
-        storage.save_raw_crash(crash_id, {
+        store_crash(storage, crash_id, {
             "ProductName": "Verify", "Version": "1.0", "uuid": crash_id,
             "submitted_timestamp": (yesterday + n * dt.timedelta(minutes=7)).isoformat()},
             {"upload_file_minidump": build_minidump()})

@@ -23,8 +23,9 @@ import psycopg2
 
 from crashline.common.database import Database, database_from_settings, pending_migrations
 from crashline.common.database.pool import DatabaseError
+from crashline.common.health import serve_health
 from crashline.common.logs import setup_logging
-from crashline.crontabber.health import create_app, serve
+from crashline.crontabber.health import DISTRIBUTION, checks
 from crashline.crontabber.job import Job
 from crashline.crontabber.registry import JOBS
 from crashline.crontabber.runner import Outcome, Runner, RunReport, UnknownJob
@@ -207,7 +208,8 @@ def _list(runner: Runner, args) -> int:
 def _daemon(runner: Runner, args) -> int:
     settings = runner.settings
     try:
-        serve(create_app(runner), settings.metrics_host, settings.metrics_port)
+        serve_health(settings.metrics_host, settings.metrics_port, DISTRIBUTION,
+                     checks(runner))
     except OSError as exc:
         log.error("cannot serve health on %s:%d: %s", settings.metrics_host,
                   settings.metrics_port, exc)
