@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from crashline.crontabber.job import Job
 from crashline.crontabber.runner import order_jobs
-from crashline.crontabber.schedule import Schedule, backoff, parse_frequency
+from crashline.crontabber.schedule import Schedule, parse_frequency
 
 UTC = dt.UTC
 
@@ -77,12 +77,6 @@ def test_backfill_runs_every_missed_slot_oldest_first():
     # a last success off the grid (the schedule changed) snaps onto it
     assert hourly.slots_to_run(now, at("2026-05-10T11:30"), backfill=True) == [
         at("2026-05-10T12:00"), at("2026-05-10T13:00")]
-
-
-def test_backoff_grows_to_its_cap():
-    waits = [backoff(n, 60, 3600).total_seconds() for n in range(1, 10)]
-    assert waits == [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
-    assert backoff(10_000, 60, 3600) == dt.timedelta(hours=1)  # no overflow
 
 
 def test_stale_after_two_periods_and_the_grace():

@@ -12,9 +12,9 @@ For each job, in dependency order:
    backfills (at most ``crontabber_max_slots_per_run`` a pass). Each good slot is logged
    and becomes ``last_success`` at once, so a failure part-way keeps the slots done before
    it and the next run resumes at the failed slot.
-5. A failure is logged with its traceback, kept in ``last_error``, and the job waits
-   ``backoff(error_count)`` (growing: 1, 2, 4... minutes) before it is due again. A success
-   makes it due at its next slot.
+5. A failure is logged with its traceback, kept in ``last_error``, and the job waits a
+   growing delay (``crashline.common.retry``: 1, 2, 4... minutes) before it is due again. A
+   success makes it due at its next slot.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from crashline.common.database import Database
+from crashline.common.retry import Backoff
 from crashline.crontabber import metrics
 from crashline.crontabber.job import Backends, Job, JobContext
-from crashline.crontabber.schedule import backoff
 from crashline.crontabber.settings import CrontabberSettings
 from crashline.crontabber.state import Failure, JobState, StateStore
 
@@ -142,6 +142,9 @@ class Runner:
         self.backends = backends or Backends(settings, db)
         self.clock = clock
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        # A failed job is tried again at every due time; only the delays are the policy's.
+        self.backoff = Backoff(1, settings.crontabber_backoff_base,
+                               settings.crontabber_backoff_max)
 
     def job(self, name: str) -> Job:
         try:
@@ -220,8 +223,7 @@ class Runner:
                                                    failure)
                 if errors is None:
                     return RunReport(job.name, Outcome.LOST_LOCK, done, failure.value)
-                wait = backoff(errors, self.settings.crontabber_backoff_base,
-                               self.settings.crontabber_backoff_max)
+                wait = dt.timedelta(seconds=self.backoff.delay(errors))
                 self.state.release(job.name, holder, self.clock() + wait)
                 return RunReport(job.name, Outcome.FAILURE, done,
                                  f"{failure.type}: {failure.value} (retry in {wait})")

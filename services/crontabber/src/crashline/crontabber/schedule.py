@@ -91,13 +91,6 @@ class Schedule:
         return now - last_ok > 2 * self.every + grace
 
 
-def backoff(error_count: int, base: float, maximum: float) -> dt.timedelta:
-    """How long a job waits after its ``error_count``-th failure in a row: base, 2 x base,
-    4 x base... capped at ``maximum`` seconds."""
-    exponent = min(max(0, error_count - 1), 62)  # no float overflow after many failures
-    return dt.timedelta(seconds=min(maximum, base * 2.0**exponent))
-
-
 def _describe(delta: dt.timedelta) -> str:
     for suffix, unit in (("d", _DAY), ("h", _UNITS["h"]), ("m", _UNITS["m"])):
         if delta % unit == dt.timedelta(0):
