@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import psycopg2
@@ -114,8 +113,3 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock(dt.datetime(2026, 5, 10, 10, 20, tzinfo=UTC))
-
-
-@pytest.fixture
-def storage_root(cron_settings) -> Path:
-    return Path(cron_settings.storage_path)

@@ -44,6 +44,14 @@ class Recorder:
         return [slot for slot, _ in self.calls]
 
 
+def runs_of(db: Database, name: str) -> list[dict]:
+    """The job's rows of the run log, newest first."""
+    with db.transaction() as cur:
+        cur.execute("SELECT * FROM cron_log WHERE name = %s ORDER BY started_at DESC, id DESC",
+                    (name,))
+        return cur.fetchall()
+
+
 def make_job(every="1h", when=None, *, backfill=False, depends_on=(), fail_on=(),
              disabled=None) -> tuple[Job, Recorder]:
     body = Recorder(fail_on)
@@ -126,7 +134,7 @@ def test_a_failure_in_the_middle_of_a_backfill_keeps_the_last_good_slot(runner_f
     assert "broken at 2026-05-10T12:00" in failed.last_error["value"]
     assert "Traceback" in failed.last_error["traceback"]
     assert failed.last_error["slot"] == at("2026-05-10T12:00").isoformat()
-    log = state.last_runs(job.name)
+    log = runs_of(cron_db, job.name)
     assert [(row["slot"], row["success"]) for row in reversed(log)] == [
         (at("2026-05-10T10:00"), True), (at("2026-05-10T11:00"), True),
         (at("2026-05-10T12:00"), False)]
@@ -305,11 +313,10 @@ def test_prune_log_deletes_old_runs(runner_for, clock, cron_db, cron_settings, b
     runner.run(job)
     clock.set("2026-05-10T10:20")
     runner.run(job, force=True)
-    state = StateStore(cron_db)
-    assert len(state.last_runs(job.name)) == 2
+    assert len(runs_of(cron_db, job.name)) == 2
     result = prune_log.run(JobContext(cron_settings, backends, clock.now))
     assert result["deleted"] >= 1
-    [kept] = state.last_runs(job.name)
+    [kept] = runs_of(cron_db, job.name)
     assert kept["started_at"] == clock.now
 
 

@@ -26,7 +26,6 @@ from crashline.common.database.pool import DatabaseError
 from crashline.common.health import serve_health
 from crashline.common.logs import setup_logging
 from crashline.crontabber.health import DISTRIBUTION, checks
-from crashline.crontabber.job import Job
 from crashline.crontabber.registry import JOBS
 from crashline.crontabber.runner import Outcome, Runner, RunReport, UnknownJob
 from crashline.crontabber.settings import CrontabberSettings
@@ -55,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, jobs: Sequence[Job] = JOBS) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = CrontabberSettings()
     if args.command == "daemon" and args.metrics_port is not None:
@@ -68,7 +67,7 @@ def main(argv: Sequence[str] | None = None, jobs: Sequence[Job] = JOBS) -> int:
         if problem:
             print(f"crashline crontabber: {problem}", file=sys.stderr)
             return 2
-        runner = Runner(jobs, settings, db)
+        runner = Runner(JOBS, settings, db)
         try:
             return _COMMANDS[args.command](runner, args)
         except UnknownJob as exc:

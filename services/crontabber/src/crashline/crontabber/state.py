@@ -71,12 +71,6 @@ class StateStore:
             row = cur.fetchone()
         return JobState.from_row(row) if row else None
 
-    def last_runs(self, name: str, limit: int = 10) -> list[dict]:
-        with self.db.transaction() as cur:
-            cur.execute("SELECT * FROM cron_log WHERE name = %s ORDER BY started_at DESC, id DESC"
-                        " LIMIT %s", (name, limit))
-            return cur.fetchall()
-
     # -- the lock -------------------------------------------------------------------------
     def ensure(self, name: str, next_run: dt.datetime, now: dt.datetime) -> None:
         """A row for a job seen for the first time, due at ``next_run``."""
