@@ -51,6 +51,7 @@ from crashline.webapp.errors import handle_unexpected, not_found, serialize_erro
 from crashline.webapp.metrics import MetricsMiddleware
 from crashline.webapp.openapi import OpenAPIResource
 from crashline.webapp.pages.routes import add_pages
+from crashline.webapp.pipeline_records import PipelineRecords
 from crashline.webapp.priority import PriorityRequests
 from crashline.webapp.ratelimit import RateLimiter, RateLimitMiddleware
 from crashline.webapp.services import Services
@@ -169,6 +170,7 @@ def create_app(settings: WebappSettings | None = None,
                                 settings.webapp_priority_interval)
     crashes = CrashService(services, priority, annotations)
     catalog = Catalog(services.db)
+    records = PipelineRecords(services.db)
     resources: list[Resource] = [
         SuperSearchResource(search),
         SuperSearchUnredactedResource(search),
@@ -186,9 +188,9 @@ def create_app(settings: WebappSettings | None = None,
         ProductsResource(catalog),
         VersionStringResource(search),
         NoOpResource(),
-        MissingProcessedCrashResource(services),
-        LedgerResource(services),
-        LedgerCrashesResource(services),
+        MissingProcessedCrashResource(records),
+        LedgerResource(records),
+        LedgerCrashesResource(records),
     ]
     for resource in resources:
         app.add_route(f"/api/{resource.name}", resource)

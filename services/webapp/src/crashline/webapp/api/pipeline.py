@@ -13,9 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crashline.common.ledger import KINDS
 from crashline.webapp.api.base import Operation, Resource
-from crashline.webapp.api.signatures import _query
 from crashline.webapp.errors import bad_param
-from crashline.webapp.services import Services
+from crashline.webapp.pipeline_records import PipelineRecords
 
 MISSING_PAGE = 1000  # the reference's page size
 LEDGER_PAGE = 1000
@@ -69,29 +68,20 @@ class MissingProcessedCrashResource(Resource):
         responses={200: "{results: [{crash_id, is_processed, created, missing}], count, next, "
                         "previous}, newest first"}),)
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, records: PipelineRecords):
+        self.records = records
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = self.read_params(req, MissingParams)
-        where, args = "TRUE", ()
-        if params.is_processed is not None:
-            where, args = "is_processed = %s", (params.is_processed,)
-        [total] = _query(self.services,
-                         f"SELECT count(*) AS n FROM missing_processed_crashes WHERE {where}",
-                         args)
-        rows = _query(self.services,
-                      "SELECT crash_id, is_processed, created, missing FROM "
-                      f"missing_processed_crashes WHERE {where} "
-                      "ORDER BY created DESC, crash_id LIMIT %s OFFSET %s",
-                      (*args, MISSING_PAGE, (params.page - 1) * MISSING_PAGE))
+        total, rows = self.records.missing_crashes(params.is_processed, MISSING_PAGE,
+                                                   (params.page - 1) * MISSING_PAGE)
         results = [{"crash_id": r["crash_id"], "is_processed": r["is_processed"],
                     "created": r["created"].isoformat(), "missing": list(r["missing"])}
                    for r in rows]
         echo = {"is_processed": None if params.is_processed is None
                 else str(params.is_processed).lower()}
-        resp.media = {"results": results, "count": total["n"],
-                      **_pages(req, self.name, params.page, MISSING_PAGE, total["n"], echo)}
+        resp.media = {"results": results, "count": total,
+                      **_pages(req, self.name, params.page, MISSING_PAGE, total, echo)}
 
 
 # -- Ledger ------------------------------------------------------------------------------------
@@ -116,8 +106,8 @@ class LedgerResource(Resource):
                         "more}}}], total, balanced}, newest first",
                    400: "a bad time, or a span over 31 days"}),)
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, records: PipelineRecords):
+        self.records = records
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = self.read_params(req, LedgerParams)
@@ -128,20 +118,9 @@ class LedgerResource(Resource):
             raise bad_param("start", "must be before end")
         if end - start > MAX_LEDGER_SPAN:
             raise bad_param("start", f"at most {MAX_LEDGER_SPAN.days} days before end")
-        only = "AND NOT balanced" if params.unbalanced else ""
-        hours = _query(self.services,
-                       "SELECT * FROM ledger_hours WHERE hour >= %s AND hour < %s "
-                       f"{only} ORDER BY hour DESC", (start, end))
-        ids: dict[tuple[dt.datetime, str], list[str]] = {}
+        hours = self.records.ledger_hours(start, end, params.unbalanced)
         unbalanced = [h["hour"] for h in hours if not h["balanced"]]
-        if unbalanced:
-            rows = _query(self.services,
-                          "SELECT hour, kind, crash_id FROM (SELECT *, row_number() OVER "
-                          "(PARTITION BY hour, kind ORDER BY crash_id) AS n FROM "
-                          "ledger_differences WHERE hour = ANY(%s)) AS d WHERE n <= %s "
-                          "ORDER BY hour, kind, crash_id", (unbalanced, IDS_PER_DIFFERENCE))
-            for row in rows:
-                ids.setdefault((row["hour"], row["kind"]), []).append(row["crash_id"])
+        ids = self.records.difference_samples(unbalanced, IDS_PER_DIFFERENCE)
         resp.media = {"hours": [self._hour(req, h, ids) for h in hours], "total": len(hours),
                       "balanced": not unbalanced}
 
@@ -180,21 +159,17 @@ class LedgerCrashesResource(Resource):
         responses={200: "{hour, kind, crash_ids, count, next, previous}",
                    400: "a bad hour or an unknown kind"}),)
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, records: PipelineRecords):
+        self.records = records
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = self.read_params(req, LedgerCrashesParams)
         hour = _utc("hour", params.hour)
         if (hour.minute, hour.second, hour.microsecond) != (0, 0, 0):
             raise bad_param("hour", "must be the start of an hour")
-        args = (hour, params.kind)
-        [total] = _query(self.services, "SELECT count(*) AS n FROM ledger_differences "
-                         "WHERE hour = %s AND kind = %s", args)
-        rows = _query(self.services, "SELECT crash_id FROM ledger_differences WHERE hour = %s "
-                      "AND kind = %s ORDER BY crash_id LIMIT %s OFFSET %s",
-                      (*args, LEDGER_PAGE, (params.page - 1) * LEDGER_PAGE))
-        resp.media = {"hour": hour.isoformat(), "kind": params.kind,
-                      "crash_ids": [r["crash_id"] for r in rows], "count": total["n"],
-                      **_pages(req, self.name, params.page, LEDGER_PAGE, total["n"],
+        total, crash_ids = self.records.difference_crashes(
+            hour, params.kind, LEDGER_PAGE, (params.page - 1) * LEDGER_PAGE)
+        resp.media = {"hour": hour.isoformat(), "kind": params.kind, "crash_ids": crash_ids,
+                      "count": total,
+                      **_pages(req, self.name, params.page, LEDGER_PAGE, total,
                                {"hour": hour.isoformat(), "kind": params.kind})}
