@@ -97,3 +97,8 @@ def test_first_use_from_many_threads_makes_one_pool(database, settings):
     db.close()
     # Nothing leaked (a closed connection's server process takes a moment to go).
     wait_for(lambda: _connections_named(database, name) == 0, 10, "the connections to close")
+
+
+def test_fetch_all_reads_rows_as_dicts(database):
+    rows = database.fetch_all("SELECT n, n * 2 AS double FROM generate_series(1, %s) AS n", (3,))
+    assert rows == [{"n": 1, "double": 2}, {"n": 2, "double": 4}, {"n": 3, "double": 6}]

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 from crontabber_support import namespaced, settings_from_env
+from harness import services
 from harness.crashes import store_crash
 from harness.services import ServiceProcess, free_port, wait_for
 from processor_support.minidump import build_minidump, symbol_file
-from processor_support.workers import stackwalker_path
 
 from crashline.collector.client import submit
 from crashline.common.crashid import create_crash_id
@@ -63,32 +63,10 @@ def pipeline(pipeline_env, pipeline_backends, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pipeline")
     symbols = tmp / "symbols"
     symbol_file(symbols)
-    collector_port = free_port(range(19250, 19300))
-    webapp_port = free_port(range(19300, 19350))
-    worker_port = free_port(range(19350, 19400))
-    services = {
-        "collector": ServiceProcess("crashline-collector", {
-            **pipeline_env, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{collector_port}",
-            "CRASHLINE_COLLECTOR_WORKERS": "1"}, collector_port, tmp / "collector.log"),
-        "processor": ServiceProcess("crashline-processor", {
-            **pipeline_env, "CRASHLINE_METRICS_PORT": str(worker_port),
-            "CRASHLINE_SYMBOLS_DIRS": str(symbols),
-            "CRASHLINE_SYMBOLS_CACHE_DIR": str(tmp / "symbols-cache"),
-            "CRASHLINE_STACKWALKER_COMMAND": stackwalker_path(),
-            "CRASHLINE_PROCESSOR_SEARCH_REFRESH": "true",
-            "CRASHLINE_PROCESSOR_IDLE_DELAY": "0.1"}, worker_port, tmp / "processor.log"),
-        "webapp": ServiceProcess("crashline-webapp", {
-            **pipeline_env, "CRASHLINE_WEBAPP_BIND": f"127.0.0.1:{webapp_port}",
-            "CRASHLINE_WEBAPP_WORKERS": "1", "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "0"},
-            webapp_port, tmp / "webapp.log"),
-    }
-    try:
-        for service in services.values():
-            service.wait_ready()
-        yield services
-    finally:
-        for service in services.values():
-            service.stop()
+    # documents searchable at once, so verify-processed and the ledger see them
+    env = {**pipeline_env, "CRASHLINE_PROCESSOR_SEARCH_REFRESH": "true"}
+    with services.pipeline(env, tmp, [str(symbols)]) as started:
+        yield started
 
 
 def api(pipeline, endpoint: str, **params) -> requests.Response:

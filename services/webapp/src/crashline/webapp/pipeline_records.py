@@ -11,22 +11,19 @@ from crashline.common.database import Database
 
 
 class PipelineRecords:
+    """Reads only; a DatabaseError makes the app answer 503."""
+
     def __init__(self, db: Database):
         self.db = db
-
-    def _query(self, sql: str, args: tuple) -> list[dict]:
-        with self.db.transaction() as cur:  # DatabaseError: the app answers 503
-            cur.execute(sql, args)
-            return cur.fetchall()
 
     def missing_crashes(self, is_processed: bool | None, limit: int,
                         offset: int) -> tuple[int, list[dict]]:
         """(how many, ``[{crash_id, is_processed, created, missing}]`` newest first)."""
         where, args = ("TRUE", ()) if is_processed is None else ("is_processed = %s",
                                                                  (is_processed,))
-        [total] = self._query(
+        [total] = self.db.fetch_all(
             f"SELECT count(*) AS n FROM missing_processed_crashes WHERE {where}", args)
-        rows = self._query(
+        rows = self.db.fetch_all(
             "SELECT crash_id, is_processed, created, missing FROM missing_processed_crashes "
             f"WHERE {where} ORDER BY created DESC, crash_id LIMIT %s OFFSET %s",
             (*args, limit, offset))
@@ -36,7 +33,7 @@ class PipelineRecords:
                      unbalanced_only: bool = False) -> list[dict]:
         """The counted hours in [start, end), newest first."""
         only = "AND NOT balanced" if unbalanced_only else ""
-        return self._query("SELECT * FROM ledger_hours WHERE hour >= %s AND hour < %s "
+        return self.db.fetch_all("SELECT * FROM ledger_hours WHERE hour >= %s AND hour < %s "
                            f"{only} ORDER BY hour DESC", (start, end))
 
     def difference_samples(self, hours: Sequence[dt.datetime],
@@ -44,7 +41,7 @@ class PipelineRecords:
         """(hour, kind) -> the first ``per_kind`` crash ids of that difference."""
         if not hours:
             return {}
-        rows = self._query(
+        rows = self.db.fetch_all(
             "SELECT hour, kind, crash_id FROM (SELECT *, row_number() OVER (PARTITION BY "
             "hour, kind ORDER BY crash_id) AS n FROM ledger_differences WHERE hour = ANY(%s)) "
             "AS d WHERE n <= %s ORDER BY hour, kind, crash_id", (list(hours), per_kind))
@@ -56,9 +53,9 @@ class PipelineRecords:
     def difference_crashes(self, hour: dt.datetime, kind: str, limit: int,
                            offset: int) -> tuple[int, list[str]]:
         """(how many, a page of the crash ids) of one hour's difference."""
-        [total] = self._query("SELECT count(*) AS n FROM ledger_differences "
+        [total] = self.db.fetch_all("SELECT count(*) AS n FROM ledger_differences "
                               "WHERE hour = %s AND kind = %s", (hour, kind))
-        rows = self._query("SELECT crash_id FROM ledger_differences WHERE hour = %s "
+        rows = self.db.fetch_all("SELECT crash_id FROM ledger_differences WHERE hour = %s "
                            "AND kind = %s ORDER BY crash_id LIMIT %s OFFSET %s",
                            (hour, kind, limit, offset))
         return total["n"], [row["crash_id"] for row in rows]

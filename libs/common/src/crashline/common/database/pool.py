@@ -89,6 +89,12 @@ class Database:
             pool.putconn(conn, close=True)
         return pool.getconn()  # every pooled one was dead: this one is new
 
+    def fetch_all(self, sql: str, args: tuple | dict = ()) -> list[dict]:
+        """The rows of one read-only statement, in a transaction of its own."""
+        with self.transaction() as cur:
+            cur.execute(sql, args)
+            return cur.fetchall()
+
     def check(self) -> None:
         with self.transaction() as cur:
             cur.execute("SELECT 1")
