@@ -192,7 +192,9 @@ def bench_latency(env: dict[str, str], dumps, crashes: int) -> dict[str, float]:
         begun = time.perf_counter()
         processed = processor.process(crash_id)
         middle = time.perf_counter()
-        processor.save(crash_id, processed)
+        error = processor.saver.save(crash_id, processed)
+        if error is not None:
+            raise error
         processing += middle - begun
         saving += time.perf_counter() - middle
     own_cpu = _cpu(resource.getrusage(resource.RUSAGE_SELF), self_before)

@@ -35,8 +35,9 @@ class Processor:
 
 
 def build_processor(settings: ProcessorSettings, *, with_metrics: bool = True) -> Processor:
-    # Each worker thread may hold a connection to every backend at once (its saves overlap
-    # in the save pool's threads, one per worker), and the health server's checks one more.
+    # Each worker thread may hold a connection to every backend at once (the saver writes
+    # a batch's crashes to storage side by side, one thread per worker), and the health
+    # server's checks one more.
     connections = settings.processor_workers + 1
     storage = storage_from_settings(settings, connections=connections)
     search = search_from_settings(settings, connections=connections)
@@ -59,7 +60,8 @@ def build_processor(settings: ProcessorSettings, *, with_metrics: bool = True) -
         storage, pipeline, destinations, tmp_dir=settings.processor_tmp_dir,
         on_saved=metrics.on_saved if with_metrics else None,
         save_timer=metrics.save_timer if with_metrics else None,
-        save_threads=settings.processor_workers,
+        on_batch=metrics.on_batch if with_metrics else None,
+        save_threads=settings.processor_workers, save_batch=settings.processor_save_batch,
     )
 
     def rabbitmq():

@@ -51,6 +51,9 @@ class ProcessorSettings(CommonSettings):
 
     # Search indexing: refresh after each document (tests and tiny installs only).
     processor_search_refresh: bool = False
+    # Saves are written in batches of the crashes the workers finish at about the same time
+    # (one search request, one PostgreSQL transaction); at most this many crashes each.
+    processor_save_batch: int = Field(32, ge=1)
 
     @field_validator("symbols_dirs", "symbols_urls", mode="before")
     @classmethod

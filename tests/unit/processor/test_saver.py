@@ -1,0 +1,181 @@
+"""The saver: crashes saved at about the same time share a batch, and each keeps its own
+outcome. Fake destinations: one written crash by crash (like storage), others by batch."""
+
+import threading
+
+import pytest
+from harness.services import wait_for
+
+from crashline.common.database.pool import DatabaseError
+from crashline.common.storage import StorageError
+from crashline.processor.destinations import PermanentSaveError
+from crashline.processor.saver import Saver
+
+
+class Store:
+    """Crash by crash, like storage; fails for the crash ids in ``fail``."""
+
+    name = "storage"
+
+    def __init__(self, fail=()):
+        self.fail = set(fail)
+        self.saved = []
+
+    def save(self, crash_id, processed):
+        if crash_id in self.fail:
+            raise StorageError("disk full")
+        self.saved.append((crash_id, dict(processed)))
+
+
+class Batched:
+    """By batch; ``answer(crash_id)`` is each crash's result (default None). With a ``gate``,
+    every batch waits for it, after saying it has started."""
+
+    def __init__(self, name, answer=None, gate=None):
+        self.name = name
+        self.answer = answer or (lambda crash_id: None)
+        self.gate = gate
+        self.started = threading.Event()
+        self.batches = []
+
+    def save_batch(self, crashes):
+        self.started.set()
+        if self.gate is not None:
+            self.gate.wait()
+        self.batches.append([crash_id for crash_id, _ in crashes])
+        results = []
+        for crash_id, _ in crashes:
+            answer = self.answer(crash_id)
+            if isinstance(answer, Exception):
+                answer = type(answer)(*answer.args)  # each crash its own exception
+            results.append(answer)
+        return results
+
+
+def save_at_once(saver, crash_ids, processed=None):
+    """Save each crash from a thread of its own; {crash id: (error, processed)}."""
+    processed = processed or {}
+    outcomes = {}
+
+    def save(crash_id):
+        crash = dict(processed.get(crash_id, {"n": crash_id}))
+        outcomes[crash_id] = (saver.save(crash_id, crash), crash)
+
+    threads = [threading.Thread(target=save, args=(c,)) for c in crash_ids]
+    for thread in threads:
+        thread.start()
+    return threads, outcomes
+
+
+def join(threads):
+    for thread in threads:
+        thread.join(10)
+        assert not thread.is_alive()
+
+
+@pytest.fixture
+def gate():
+    gate = threading.Event()
+    yield gate
+    gate.set()  # never leave the saver thread waiting
+
+
+def test_crashes_saved_while_a_batch_is_written_share_the_next_one(gate):
+    search = Batched("search", gate=gate)
+    saver = Saver([Store(), search, Batched("database")])
+    first, outcomes = save_at_once(saver, ["a"])
+    search.started.wait(10)
+    others, more = save_at_once(saver, ["b", "c", "d"])
+    wait_for(lambda: len(saver._waiting) == 3, 10, "three crashes waiting")
+    gate.set()
+    join(first + others)
+    assert search.batches == [["a"], ["b", "c", "d"]]
+    assert all(error is None for error, _ in {**outcomes, **more}.values())
+    saver.close()
+
+
+def test_the_same_crash_twice_is_never_in_one_batch(gate):
+    search = Batched("search", gate=gate)
+    saver = Saver([Store(), search])
+    first, _ = save_at_once(saver, ["x"])
+    search.started.wait(10)
+    threads = []
+    for n, crash_id in enumerate(["y", "z", "y"], 1):  # in this order
+        threads += save_at_once(saver, [crash_id])[0]
+        wait_for(lambda n=n: len(saver._waiting) == n, 10, "the crash waiting")
+    gate.set()
+    join(first + threads)
+    assert search.batches == [["x"], ["y", "z"], ["y"]]
+    saver.close()
+
+
+def test_each_crash_of_a_batch_keeps_its_own_outcome(gate):
+    store = Store(fail={"b"})
+    answers = {"c": PermanentSaveError("refused"), "d": {"removed_fields": ["url"]},
+               "e": {"removed_fields": ["url"]}}
+    search = Batched("search", answer=answers.get, gate=gate)
+    database = Batched("database", answer={"d": DatabaseError("deadlock"),
+                                           "c": DatabaseError("later")}.get)
+    saver = Saver([store, search, database])
+    first, _ = save_at_once(saver, ["warm-up"])
+    search.started.wait(10)
+    threads, outcomes = save_at_once(saver, ["a", "b", "c", "d", "e"])
+    wait_for(lambda: len(saver._waiting) == 5, 10, "five crashes waiting")
+    gate.set()
+    join(first + threads)
+    errors = {crash_id: error for crash_id, (error, _) in outcomes.items()}
+    assert errors["a"] is None and errors["e"] is None
+    assert isinstance(errors["b"], StorageError)
+    assert isinstance(errors["c"], PermanentSaveError)  # the first in destination order
+    assert isinstance(errors["d"], DatabaseError)
+    assert sorted(search.batches[1]) == sorted(database.batches[1]) == ["a", "c", "d", "e"]
+    # amendments reach the crash, failed or not, and only a saved one is stored again
+    assert outcomes["d"][1]["removed_fields"] == outcomes["e"][1]["removed_fields"] == ["url"]
+    assert [c for c, p in store.saved if "removed_fields" in p] == ["e"]
+    saver.close()
+
+
+def test_destinations_get_a_view_they_cannot_change():
+    class Meddling:
+        name = "search"
+
+        def save_batch(self, crashes):
+            for _, processed in crashes:
+                processed["signature"] = "mine"
+
+    saver = Saver([Store(), Meddling()])
+    crash = {"signature": "theirs"}
+    assert isinstance(saver.save("a", crash), TypeError)
+    assert crash == {"signature": "theirs"}
+    saver.close()
+
+
+def test_a_destination_that_breaks_fails_its_batch_and_the_saver_goes_on():
+    class Forgetful(Batched):
+        def save_batch(self, crashes):
+            return super().save_batch(crashes)[1:]  # one answer short
+
+    saver = Saver([Store(), Forgetful("search")])
+    assert "answered for 0 of 1" in str(saver.save("a", {}))
+    saver.destinations[1] = Batched("search")
+    assert saver.save("b", {}) is None
+    saver.close()
+
+
+def test_close_writes_what_is_waiting_and_then_refuses(gate):
+    search = Batched("search", gate=gate)
+    saver = Saver([Store(), search])
+    threads, outcomes = save_at_once(saver, ["a"])
+    search.started.wait(10)
+    more, waiting = save_at_once(saver, ["b"])
+    wait_for(lambda: len(saver._waiting) == 1, 10, "b waiting")
+    threads += more
+    outcomes.update(waiting)
+    closing = threading.Thread(target=saver.close)
+    closing.start()
+    gate.set()
+    join(threads + [closing])
+    assert sorted(c for batch in search.batches for c in batch) == ["a", "b"]
+    assert all(error is None for error, _ in outcomes.values())
+    with pytest.raises(RuntimeError, match="closed"):
+        saver.save("c", {})
