@@ -179,3 +179,29 @@ def test_close_writes_what_is_waiting_and_then_refuses(gate):
     assert all(error is None for error, _ in outcomes.values())
     with pytest.raises(RuntimeError, match="closed"):
         saver.save("c", {})
+
+
+def test_a_worker_goes_on_while_its_crash_is_being_saved(storage, gate):
+    import datetime as dt
+
+    from harness.crashes import store_crash
+
+    from crashline.common.crashid import create_crash_id
+    from crashline.processor.destinations import StorageDestination
+    from crashline.processor.pipeline import Pipeline
+    from crashline.processor.processor import CrashProcessor, Job, Result
+
+    crash_id = create_crash_id(dt.datetime(2025, 8, 27, tzinfo=dt.UTC))
+    store_crash(storage, crash_id, {"ProductName": "Widget"}, {})
+    search = Batched("search", gate=gate)
+    processor = CrashProcessor(storage, Pipeline({"default": []}),
+                               [StorageDestination(storage), search])
+    outcomes = []
+    processor.start(Job(crash_id), outcomes.append)  # returns with the save in hand
+    search.started.wait(10)
+    assert outcomes == []
+    gate.set()
+    wait_for(lambda: outcomes, 10, "the outcome")
+    assert outcomes[0].result is Result.SAVED
+    assert storage.has_processed_crash(crash_id)
+    processor.close()

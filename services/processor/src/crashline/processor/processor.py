@@ -13,6 +13,7 @@ import enum
 import logging
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,8 +77,11 @@ class CrashProcessor:
         return self.saver.destinations
 
     # -- the whole job --------------------------------------------------------------------
-    def handle(self, job: Job) -> Outcome:
-        """Process the crash (unless an earlier attempt did) and save it everywhere."""
+    def start(self, job: Job, done: Callable[[Outcome], None]) -> None:
+        """Process the crash on this thread (unless an earlier attempt did), queue it for the
+        saver and return. ``done(outcome)`` is called once: from the saver's thread when
+        every store holds the crash or one has failed, or from this thread if the crash
+        failed before."""
         started = time.monotonic()
         with crash_context(job.crash_id):
             try:
@@ -85,9 +89,27 @@ class CrashProcessor:
                 self.pipeline.check_ruleset(job.ruleset)
                 if job.processed is None:
                     job.processed = self.process(job.crash_id, job.ruleset)
-                error = self.saver.save(job.crash_id, job.processed)
             except Exception as exc:
-                error = exc
+                done(self._failed(job, exc))
+                return
+        self.saver.submit(job.crash_id, job.processed,
+                          lambda error: done(self._saved(job, error, started)))
+
+    def handle(self, job: Job) -> Outcome:
+        """:meth:`start`, and wait for the outcome."""
+        finished = threading.Event()
+        outcomes: list[Outcome] = []
+
+        def done(outcome: Outcome) -> None:
+            outcomes.append(outcome)
+            finished.set()
+
+        self.start(job, done)
+        finished.wait()
+        return outcomes[0]
+
+    def _saved(self, job: Job, error: BaseException | None, started: float) -> Outcome:
+        with crash_context(job.crash_id):
             if error is not None:
                 return self._failed(job, error)
             if self.on_saved is not None:
@@ -97,7 +119,7 @@ class CrashProcessor:
             return Outcome(Result.SAVED, processed=job.processed)
 
     @staticmethod
-    def _failed(job: Job, exc: Exception) -> Outcome:
+    def _failed(job: Job, exc: BaseException) -> Outcome:
         """What to do with a crash that failed this way."""
         reason = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, InvalidCrashId | UnknownRuleset | PermanentSaveError):

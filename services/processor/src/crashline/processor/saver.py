@@ -7,12 +7,13 @@ crash per request, a small crash costs more in saves than in its stack walk; wri
 together, the crashes that the worker threads finish at about the same time share one
 ``_bulk`` request, one transaction and their fsyncs.
 
-How: the worker threads hand their processed crashes to one saver thread and wait for the
-outcome of their own crash. The saver takes every crash waiting, up to ``max_batch``, and
-writes them as one batch; what arrives meanwhile waits for the next batch. There is no timer
-to tune: an idle processor writes a lone crash at once (no added latency), and under load the
-batches grow by themselves with the time a batch takes, which is when batching pays. The
-cost is latency only: a crash that arrives while a batch is being written waits for it.
+How: the worker threads hand their processed crashes to one saver thread and go on with
+their next crash (so the stack walks never wait for a save); the saver calls back when it is
+done with each. It takes every crash waiting, up to ``max_batch``, and writes them as one
+batch; what arrives meanwhile waits for the next batch. There is no timer to tune: an idle
+processor writes a lone crash at once (no added latency), and under load the batches grow by
+themselves with the time a batch takes, which is when batching pays. The cost is latency
+only: a crash that arrives while a batch is being written waits for it.
 
 A batch is written the way a single crash is: storage first (each crash its own object,
 written side by side), then the other destinations at once (for search, one ``_bulk``
@@ -20,8 +21,8 @@ request; for PostgreSQL, one transaction), each reading a read-only view of ever
 what a write must add to a crash (amendments such as ``removed_fields``) is applied to it,
 and the crashes that gained fields are stored again. Each crash keeps its own outcome: a
 document the engine refuses, or a row PostgreSQL refuses, fails or amends that crash alone,
-and the first failure in destination order is the one its worker is told. A worker hears of
-its crash only once every store holds it (or one failed), so the consumer still acks after
+and the first failure in destination order is the one reported. The callback of a crash
+runs only once every store holds it (or one failed), so the consumer still acks after
 every store. A batch never holds the same crash twice: a second copy waits for the next
 batch, so no store is handed two versions of a crash in one write.
 """
@@ -35,7 +36,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -62,8 +63,8 @@ class Destination(Protocol):  # destinations.py's classes
 class _Pending:
     crash_id: str
     processed: dict[str, Any]
+    done: Callable[[BaseException | None], None]
     error: BaseException | None = None
-    done: threading.Event = field(default_factory=threading.Event)
 
     def fail(self, error: BaseException) -> None:
         """Keep the first failure (in destination order) only."""
@@ -91,22 +92,34 @@ class Saver:
         self._closing = False
         self._thread: threading.Thread | None = None
 
-    def save(self, crash_id: str, processed: dict[str, Any]) -> BaseException | None:
-        """Write the crash with the next batch. Returns once every destination holds it
-        (None) or one has failed: the first failure in destination order. Amendments are
-        applied to ``processed`` in place, failure or not, so a retry starts from the
-        amended crash."""
-        pending = _Pending(crash_id, processed)
+    def submit(self, crash_id: str, processed: dict[str, Any],
+               done: Callable[[BaseException | None], None]) -> None:
+        """Queue the crash for the next batch and return. ``done(error)`` is called once,
+        from the saver thread, when every destination holds the crash (``error`` None) or
+        one has failed (the first failure in destination order). Amendments are applied to
+        ``processed`` in place, failure or not, so a retry starts from the amended crash."""
         with self._cond:
             if self._closing:
                 raise RuntimeError("the saver is closed")
-            self._waiting.append(pending)
+            self._waiting.append(_Pending(crash_id, processed, done))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="saver", daemon=True)
                 self._thread.start()
             self._cond.notify()
-        pending.done.wait()
-        return pending.error
+
+    def save(self, crash_id: str, processed: dict[str, Any]) -> BaseException | None:
+        """:meth:`submit`, and wait: None once every destination holds the crash, else the
+        first failure."""
+        finished = threading.Event()
+        errors: list[BaseException | None] = []
+
+        def done(error: BaseException | None) -> None:
+            errors.append(error)
+            finished.set()
+
+        self.submit(crash_id, processed, done)
+        finished.wait()
+        return errors[0]
 
     def close(self) -> None:
         """Write what is waiting, then stop."""
@@ -134,7 +147,10 @@ class Saver:
                 for pending in batch:
                     pending.fail(exc)
             for pending in batch:
-                pending.done.set()
+                try:
+                    pending.done(pending.error)
+                except Exception:  # one caller's bug must not cost the others their answer
+                    log.exception("reporting crash %s failed", pending.crash_id)
 
     def _take(self) -> list[_Pending]:
         """Up to ``max_batch`` waiting crashes, oldest first, each crash id once."""
