@@ -314,10 +314,13 @@ def find_sustained(env: dict[str, str], work: Path, dumps, processors: int, star
             growth = backlog_growth(result["backlog"])
             kept_up = achieved >= 0.95 * rate and not result["failures"]
             sustained = kept_up and growth <= 0.1 * rate
-            print(f"  {rate:6.1f}/s: accepted {achieved:6.1f}/s, backlog grew "
-                  f"{growth:+6.1f}/s, machine busy {machine.busy_pct:5.1f}%"
-                  f"{'' if sustained else '  <- not sustained'}")
+            backlog = watcher.backlog()
+            begun = time.monotonic()
             watcher.wait_all(180)
+            print(f"  {rate:6.1f}/s: accepted {achieved:6.1f}/s, backlog grew "
+                  f"{growth:+6.1f}/s to {backlog} (all searchable {time.monotonic() - begun:.1f} s "
+                  f"later), machine busy {machine.busy_pct:5.1f}%"
+                  f"{'' if sustained else '  <- not sustained'}")
             with watcher.lock:
                 watcher.submitted.clear()
                 watcher.seen.clear()

@@ -43,7 +43,7 @@ class ProcessorSettings(CommonSettings):
     symbols_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     symbols_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     symbols_cache_dir: Path = Path(".local/data/symbols-cache")
-    processor_tmp_dir: Path | None = None  # per-crash scratch folders; None: the system's
+    processor_tmp_dir: Path | None = None  # worker threads' scratch folders; None: the system's
 
     # A deployment's own rules (package.module:RuleClass, comma-separated), run after the
     # generic ones and before signature generation.
