@@ -275,12 +275,17 @@ def main() -> int:
     parser.add_argument("--throughput-crashes", type=int, default=300)
     parser.add_argument("--only", choices=["load", "latency", "throughput"])
     parser.add_argument("--dumps", choices=["corpus", "heavy"])
+    parser.add_argument("--corpus-dump", metavar="NAME",
+                        help="only the corpus dumps whose file name contains NAME")
     args = parser.parse_args()
 
     if not shutil.which(ProcessorSettings().stackwalker_command):
         print("minidump-stackwalk is not installed; skipping the processor benchmark")
         return 0
-    dumps = corpus_dumps()
+    dumps = [(name, data) for name, data in corpus_dumps()
+             if not args.corpus_dump or args.corpus_dump in name]
+    if not dumps:
+        parser.error(f"no corpus dump matches {args.corpus_dump!r}")
     work = Path(tempfile.mkdtemp(prefix="crashline-bench-processor-"))
     env = namespace_env(work)
     apply_migrations(database_from_settings(settings_for(env)))
