@@ -177,7 +177,7 @@ def bench_load(env: dict[str, str], dumps, crashes: int) -> dict[str, float]:
 # -- 2. latency: one crash at a time ----------------------------------------------------
 
 def bench_latency(env: dict[str, str], dumps, crashes: int) -> dict[str, float]:
-    from crashline.processor.processor import Job
+    from crashline.processor.processor import Job, Result
 
     bench = Instrumented(settings_for(env))
     processor = bench.app.processor
@@ -192,9 +192,9 @@ def bench_latency(env: dict[str, str], dumps, crashes: int) -> dict[str, float]:
         begun = time.perf_counter()
         processed = processor.process(crash_id)
         middle = time.perf_counter()
-        error = processor.saver.save(crash_id, processed)
-        if error is not None:
-            raise error
+        outcome = processor.handle(Job(crash_id, processed=processed))  # saves only
+        if outcome.result is not Result.SAVED:
+            raise RuntimeError(f"crash {crash_id} not saved: {outcome.reason}")
         processing += middle - begun
         saving += time.perf_counter() - middle
     own_cpu = _cpu(resource.getrusage(resource.RUSAGE_SELF), self_before)

@@ -52,6 +52,20 @@ class Batched:
         return results
 
 
+def save_and_wait(saver, crash_id, processed):
+    """Submit and wait: None once every destination has the crash, else the error."""
+    finished = threading.Event()
+    errors = []
+
+    def done(error):
+        errors.append(error)
+        finished.set()
+
+    saver.submit(crash_id, processed, done)
+    assert finished.wait(10)
+    return errors[0]
+
+
 def save_at_once(saver, crash_ids, processed=None):
     """Save each crash from a thread of its own; {crash id: (error, processed)}."""
     processed = processed or {}
@@ -59,7 +73,7 @@ def save_at_once(saver, crash_ids, processed=None):
 
     def save(crash_id):
         crash = dict(processed.get(crash_id, {"n": crash_id}))
-        outcomes[crash_id] = (saver.save(crash_id, crash), crash)
+        outcomes[crash_id] = (save_and_wait(saver, crash_id, crash), crash)
 
     threads = [threading.Thread(target=save, args=(c,)) for c in crash_ids]
     for thread in threads:
@@ -145,7 +159,7 @@ def test_destinations_get_a_view_they_cannot_change():
 
     saver = Saver([Store(), Meddling()])
     crash = {"signature": "theirs"}
-    assert isinstance(saver.save("a", crash), TypeError)
+    assert isinstance(save_and_wait(saver, "a", crash), TypeError)
     assert crash == {"signature": "theirs"}
     saver.close()
 
@@ -156,9 +170,9 @@ def test_a_destination_that_breaks_fails_its_batch_and_the_saver_goes_on():
             return super().save_batch(crashes)[1:]  # one answer short
 
     saver = Saver([Store(), Forgetful("search")])
-    assert "answered for 0 of 1" in str(saver.save("a", {}))
+    assert "answered for 0 of 1" in str(save_and_wait(saver, "a", {}))
     saver.destinations[1] = Batched("search")
-    assert saver.save("b", {}) is None
+    assert save_and_wait(saver, "b", {}) is None
     saver.close()
 
 
@@ -178,7 +192,7 @@ def test_close_writes_what_is_waiting_and_then_refuses(gate):
     assert sorted(c for batch in search.batches for c in batch) == ["a", "b"]
     assert all(error is None for error, _ in outcomes.values())
     with pytest.raises(RuntimeError, match="closed"):
-        saver.save("c", {})
+        saver.submit("c", {}, lambda error: None)
 
 
 def test_a_worker_goes_on_while_its_crash_is_being_saved(storage, gate):

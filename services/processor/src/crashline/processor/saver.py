@@ -107,20 +107,6 @@ class Saver:
                 self._thread.start()
             self._cond.notify()
 
-    def save(self, crash_id: str, processed: dict[str, Any]) -> BaseException | None:
-        """:meth:`submit`, and wait: None once every destination holds the crash, else the
-        first failure."""
-        finished = threading.Event()
-        errors: list[BaseException | None] = []
-
-        def done(error: BaseException | None) -> None:
-            errors.append(error)
-            finished.set()
-
-        self.submit(crash_id, processed, done)
-        finished.wait()
-        return errors[0]
-
     def close(self) -> None:
         """Write what is waiting, then stop."""
         with self._cond:
