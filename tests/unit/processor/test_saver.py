@@ -66,25 +66,35 @@ def save_and_wait(saver, crash_id, processed):
     return errors[0]
 
 
-def save_at_once(saver, crash_ids, processed=None):
-    """Save each crash from a thread of its own; {crash id: (error, processed)}."""
-    processed = processed or {}
-    outcomes = {}
-
-    def save(crash_id):
-        crash = dict(processed.get(crash_id, {"n": crash_id}))
+def save_in_a_thread(saver, crash_id, outcomes):
+    """Save the crash from a thread of its own, which puts (error, processed crash) in
+    ``outcomes`` when it is done; the thread."""
+    def save():
+        crash = {"n": crash_id}
         outcomes[crash_id] = (save_and_wait(saver, crash_id, crash), crash)
 
-    threads = [threading.Thread(target=save, args=(c,)) for c in crash_ids]
-    for thread in threads:
-        thread.start()
-    return threads, outcomes
+    thread = threading.Thread(target=save)
+    thread.start()
+    return thread
 
 
 def join(threads):
     for thread in threads:
         thread.join(10)
         assert not thread.is_alive()
+
+
+def behind_a_held_batch(saver, search, crash_ids):
+    """Save a crash ``first`` whose batch ``search`` holds (at its gate), then ``crash_ids``
+    one after the other; return once they all wait for the next batch: (threads, {crash id:
+    (error, processed)})."""
+    outcomes = {}
+    threads = [save_in_a_thread(saver, "first", outcomes)]
+    assert search.started.wait(10)
+    for n, crash_id in enumerate(crash_ids, 1):
+        threads.append(save_in_a_thread(saver, crash_id, outcomes))
+        wait_for(lambda n=n: len(saver._waiting) == n, 10, f"{crash_id} to wait")
+    return threads, outcomes
 
 
 @pytest.fixture
@@ -97,29 +107,21 @@ def gate():
 def test_crashes_saved_while_a_batch_is_written_share_the_next_one(gate):
     search = Batched("search", gate=gate)
     saver = Saver([Store(), search, Batched("database")])
-    first, outcomes = save_at_once(saver, ["a"])
-    search.started.wait(10)
-    others, more = save_at_once(saver, ["b", "c", "d"])
-    wait_for(lambda: len(saver._waiting) == 3, 10, "three crashes waiting")
+    threads, outcomes = behind_a_held_batch(saver, search, ["b", "c", "d"])
     gate.set()
-    join(first + others)
-    assert search.batches == [["a"], ["b", "c", "d"]]
-    assert all(error is None for error, _ in {**outcomes, **more}.values())
+    join(threads)
+    assert search.batches == [["first"], ["b", "c", "d"]]
+    assert all(error is None for error, _ in outcomes.values())
     saver.close()
 
 
 def test_the_same_crash_twice_is_never_in_one_batch(gate):
     search = Batched("search", gate=gate)
     saver = Saver([Store(), search])
-    first, _ = save_at_once(saver, ["x"])
-    search.started.wait(10)
-    threads = []
-    for n, crash_id in enumerate(["y", "z", "y"], 1):  # in this order
-        threads += save_at_once(saver, [crash_id])[0]
-        wait_for(lambda n=n: len(saver._waiting) == n, 10, "the crash waiting")
+    threads, _ = behind_a_held_batch(saver, search, ["y", "z", "y"])
     gate.set()
-    join(first + threads)
-    assert search.batches == [["x"], ["y", "z"], ["y"]]
+    join(threads)
+    assert search.batches == [["first"], ["y", "z"], ["y"]]
     saver.close()
 
 
@@ -131,18 +133,15 @@ def test_each_crash_of_a_batch_keeps_its_own_outcome(gate):
     database = Batched("database", answer={"d": DatabaseError("deadlock"),
                                            "c": DatabaseError("later")}.get)
     saver = Saver([store, search, database])
-    first, _ = save_at_once(saver, ["warm-up"])
-    search.started.wait(10)
-    threads, outcomes = save_at_once(saver, ["a", "b", "c", "d", "e"])
-    wait_for(lambda: len(saver._waiting) == 5, 10, "five crashes waiting")
+    threads, outcomes = behind_a_held_batch(saver, search, ["a", "b", "c", "d", "e"])
     gate.set()
-    join(first + threads)
+    join(threads)
     errors = {crash_id: error for crash_id, (error, _) in outcomes.items()}
     assert errors["a"] is None and errors["e"] is None
     assert isinstance(errors["b"], StorageError)
     assert isinstance(errors["c"], PermanentSaveError)  # the first in destination order
     assert isinstance(errors["d"], DatabaseError)
-    assert sorted(search.batches[1]) == sorted(database.batches[1]) == ["a", "c", "d", "e"]
+    assert search.batches[1] == database.batches[1] == ["a", "c", "d", "e"]  # b: not stored
     # amendments reach the crash, failed or not, and only a saved one is stored again
     assert outcomes["d"][1]["removed_fields"] == outcomes["e"][1]["removed_fields"] == ["url"]
     assert [c for c, p in store.saved if "removed_fields" in p] == ["e"]
@@ -179,17 +178,12 @@ def test_a_destination_that_breaks_fails_its_batch_and_the_saver_goes_on():
 def test_close_writes_what_is_waiting_and_then_refuses(gate):
     search = Batched("search", gate=gate)
     saver = Saver([Store(), search])
-    threads, outcomes = save_at_once(saver, ["a"])
-    search.started.wait(10)
-    more, waiting = save_at_once(saver, ["b"])
-    wait_for(lambda: len(saver._waiting) == 1, 10, "b waiting")
-    threads += more
-    outcomes.update(waiting)
+    threads, outcomes = behind_a_held_batch(saver, search, ["b"])
     closing = threading.Thread(target=saver.close)
     closing.start()
     gate.set()
     join(threads + [closing])
-    assert sorted(c for batch in search.batches for c in batch) == ["a", "b"]
+    assert search.batches == [["first"], ["b"]]
     assert all(error is None for error, _ in outcomes.values())
     with pytest.raises(RuntimeError, match="closed"):
         saver.submit("c", {}, lambda error: None)
