@@ -1,21 +1,28 @@
 """Processor benchmark (run: python tests/bench/bench_processor.py; needs the local stack).
 
-Prints, as medians of several runs:
-1. overhead: per crash, the time spent outside minidump-stackwalk as a share of the stack
-   walker's own time (target: under 15%), measured in-process, one crash at a time, on the
-   corpus dumps: CPU time of the processor itself against the walkers' CPU time, and wall
-   time split into the rules (reading the crash, writing the dump out, parsing the walker's
-   output, every other rule) and the saves (storage with fsync, then search and PostgreSQL
-   side by side); also in milliseconds per crash. Then the same on a heavy synthetic crash
-   (``--heavy-threads`` threads of ``--heavy-frames`` frames, about 1 MB of stack-walker
-   JSON, like a real browser crash), where the JSON work of the processor shows;
-2. throughput: crashes per second of one worker process (default 4 threads) draining a
-   queue of corpus crashes, and per core (crashes per CPU-second of the worker and its stack
-   walkers);
-3. latency: submit-to-searchable p50/p95 at a steady 20 crashes per second, through the
-   collector when ``crashline-collector`` is installed (else storage write + publish), with
-   two worker processes (what ``make run`` starts). Target p95 under 5 s.
+Prints, as medians of several runs, on the corpus dumps and then on a heavy synthetic crash
+(``--heavy-threads`` threads of ``--heavy-frames`` frames, about 1 MB of stack-walker JSON,
+like a real browser crash, where the processor's JSON work shows):
 
+1. load: the per-core cost of a crash. The processor runs in this process exactly as a
+   worker does (the queue consumer and its worker threads, ``CRASHLINE_PROCESSOR_WORKERS``
+   of them) and drains a queue of crashes. Per crash: the CPU time of the stack walkers and
+   of the processor itself (everything outside the walker: reading the crash, the rules, the
+   signature, JSON, the saves' client side, the consumer), the processor's as a share of the
+   walkers' (target: at most 30% on the corpus dumps, 5% on the heavy one), crashes per
+   CPU-second of both (crashes/s per core), and the durable writes per crash (search
+   requests, PostgreSQL transactions). The search engine's and PostgreSQL's own CPU is not
+   in these figures: bench_pipeline.py measures the whole machine.
+2. latency: one crash at a time, wall time outside the walker as a share of the walk, split
+   into the rules (reading the crash, writing the dump out, parsing the walker's output,
+   every other rule) and the saves (storage with fsync, then search and PostgreSQL side by
+   side); also in milliseconds per crash. With one crash at a time nothing can be batched:
+   this is the latency of one crash, not its cost per core.
+3. throughput (corpus only): crashes per second of one worker process (a
+   ``crashline-processor``, default 4 threads) draining a queue, and per core (crashes per
+   CPU-second of the worker and its stack walkers).
+
+Also prints how busy the machine was during each run (all cores, every process on it).
 Everything runs in a private namespace (queue prefix, index template, storage folder, the
 test database) that is removed at the end, so it never touches ``make run``'s data.
 """
@@ -23,76 +30,37 @@ test database) that is removed at the end, so it never touches ``make run``'s da
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import datetime as dt
-import itertools
-import os
+import collections
 import resource
 import shutil
-import statistics
 import sys
 import tempfile
-import threading
 import time
-import uuid
 from pathlib import Path
 
-from crashline.common.crashid import create_crash_id
 from crashline.common.database import apply_migrations, database_from_settings
 from crashline.common.queue import queue_from_settings
-from crashline.common.search import search_from_settings
 from crashline.common.storage import storage_from_settings
 from crashline.processor.settings import ProcessorSettings
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from harness.crashes import store_crash as save_crash  # noqa: E402
-from harness.services import BIN, ServiceProcess, free_port  # noqa: E402
-from harness.shared import CORPUS  # noqa: E402
-
-
-def corpus_dumps() -> list[tuple[str, bytes]]:
-    """The corpus dumps (the synthetic one where the corpus is absent)."""
-    if (CORPUS / "minidumps").is_dir():
-        return [(p.name, p.read_bytes()) for p in sorted((CORPUS / "minidumps").glob("*.dmp"))]
-    from processor_support.minidump import build_minidump
-
-    print("(corpus absent: using a synthetic minidump)")
-    return [("synthetic.dmp", build_minidump())]
-
-
-def namespace_env(work: Path) -> dict[str, str]:
-    run = uuid.uuid4().hex[:8]
-    base = ProcessorSettings()
-    symbols = [str(CORPUS / "symbols")] if (CORPUS / "symbols").is_dir() else []
-    return {
-        "CRASHLINE_STORAGE_BACKEND": "local",
-        "CRASHLINE_STORAGE_PATH": str(work / "crashes"),
-        "CRASHLINE_STORAGE_FSYNC": "true",
-        "CRASHLINE_QUEUE_PREFIX": f"crashline-bench-{run}",
-        "CRASHLINE_SEARCH_INDEX_TEMPLATE": f"crashline-bench-{run}-%Y%W",
-        "CRASHLINE_DATABASE_URL": base.database_url.rsplit("/", 1)[0] + "/crashline_test",
-        "CRASHLINE_SYMBOLS_DIRS": ",".join(symbols),
-        "CRASHLINE_SYMBOLS_CACHE_DIR": str(work / "symbols-cache"),
-        "CRASHLINE_LOG_LEVEL": "WARNING",
-        "CRASHLINE_LOG_FORMAT": "text",
-    }
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for harness
+from harness.bench import (  # noqa: E402
+    MachineLoad,
+    cleanup,
+    corpus_dumps,
+    machine_line,
+    namespace_env,
+    process_tree_cpu,
+    settings_kwargs,
+    show,
+    store_crash,
+)
+from harness.services import ServiceProcess, free_port  # noqa: E402
 
 
 def settings_for(env: dict[str, str]) -> ProcessorSettings:
-    return ProcessorSettings(**{k.removeprefix("CRASHLINE_").lower(): v for k, v in env.items()})
+    return ProcessorSettings(**settings_kwargs(env))
 
-
-def store_crash(storage, dump: bytes, now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.UTC)
-    crash_id = create_crash_id(now)
-    raw = {"ProductName": "Bench", "Version": "1.0", "BuildID": "20250101000000",
-           "submitted_timestamp": now.isoformat(), "uuid": crash_id}
-    save_crash(storage, crash_id, raw, {"upload_file_minidump": dump})
-    return crash_id
-
-
-# -- 1. overhead -------------------------------------------------------------------------
 
 def heavy_dump(work: Path, threads: int, frames: int) -> tuple[dict[str, str], list]:
     """A synthetic crash with many threads and deep stacks, and symbols for it."""
@@ -104,89 +72,163 @@ def heavy_dump(work: Path, threads: int, frames: int) -> tuple[dict[str, str], l
     return {"CRASHLINE_SYMBOLS_DIRS": str(symbols)}, [("synthetic-heavy.dmp", dump)]
 
 
-def bench_overhead(env: dict[str, str], dumps, crashes: int) -> dict[str, float]:
-    from crashline.processor import app as app_module
+def _cpu(after, before) -> float:
+    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
+class Instrumented:
+    """A processor built as a worker builds it, counting its walks and durable writes."""
+
+    def __init__(self, settings: ProcessorSettings):
+        from crashline.processor import app as app_module
+
+        self.app = app_module.build_processor(settings, with_metrics=False)
+        self.walked: list[float] = []
+        self.writes: collections.Counter[str] = collections.Counter()
+        walker = self.app.stackwalker
+        walk = walker.walk
+
+        def timed_walk(*args, **kwargs):
+            result = walk(*args, **kwargs)
+            self.walked.append(result.seconds)
+            return result
+
+        walker.walk = timed_walk
+        search = self.app.search
+        request = search._request
+
+        def counted_request(method, path, *args, **kwargs):
+            if method != "HEAD":  # index checks happen once per index
+                self.writes["search"] += 1
+            return request(method, path, *args, **kwargs)
+
+        search._request = counted_request
+        for destination in self.app.processor.destinations:
+            database = getattr(destination, "database", None)
+            if database is not None:
+                transaction = database.transaction
+
+                def counted_transaction(transaction=transaction):
+                    self.writes["database"] += 1
+                    return transaction()
+
+                database.transaction = counted_transaction
+
+    def reset(self) -> None:
+        self.walked.clear()
+        self.writes.clear()
+
+    def close(self) -> None:
+        self.app.processor.close()
+
+
+# -- 1. load: the per-core cost ----------------------------------------------------------
+
+def bench_load(env: dict[str, str], dumps, crashes: int) -> dict[str, float]:
+    from crashline.processor.app import build_consumer
     from crashline.processor.processor import Job
 
     settings = settings_for(env)
-    app = app_module.build_processor(settings, with_metrics=False)
-    walker = app.stackwalker
-    walked: list[float] = []
-    original = walker.walk
+    bench = Instrumented(settings)
+    storage = bench.app.processor.storage
+    ids = [store_crash(storage, dumps[i % len(dumps)][1]) for i in range(crashes + 1)]
+    bench.app.processor.handle(Job(ids.pop()))  # warm up: index creation, connections
+    client = queue_from_settings(settings)
+    for crash_id in ids:
+        client.publish(client.names.standard, crash_id)
+    client.close()
 
-    def timed_walk(*args, **kwargs):
-        result = original(*args, **kwargs)
-        walked.append(result.seconds)
-        return result
+    consumer = build_consumer(bench.app)
+    results: collections.Counter[str] = collections.Counter()
 
-    walker.walk = timed_walk
-    storage = storage_from_settings(settings)
-    ids = [store_crash(storage, dumps[i % len(dumps)][1]) for i in range(crashes)]
-    app.processor.handle(Job(ids[0]))  # warm up: index creation, connections
-    walked.clear()
+    def on_result(queue, outcome):
+        results[outcome.result.value] += 1
+        if sum(results.values()) == len(ids):
+            consumer.stop()
+
+    consumer.on_result = on_result
+    bench.reset()
+    machine = MachineLoad().start()
+    self_before = resource.getrusage(resource.RUSAGE_SELF)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    begun = time.monotonic()
+    consumer.run()
+    elapsed = time.monotonic() - begun
+    own_cpu = _cpu(resource.getrusage(resource.RUSAGE_SELF), self_before)
+    walker_cpu = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN), children_before)
+    machine.stop()
+    bench.close()
+    if results["saved"] != len(ids):
+        raise RuntimeError(f"not every crash was saved: {dict(results)}")
+    count = len(ids)
+    return {
+        "crashes_per_s_in_process": count / elapsed,
+        "walk_wall_ms": 1000 * sum(bench.walked) / count,
+        "walker_cpu_ms": 1000 * walker_cpu / count,
+        "processor_cpu_ms": 1000 * own_cpu / count,
+        "cpu_outside_walker_pct": 100 * own_cpu / walker_cpu,
+        "crashes_per_cpu_s": count / (own_cpu + walker_cpu),
+        "search_requests_per_crash": bench.writes["search"] / count,
+        "db_transactions_per_crash": bench.writes["database"] / count,
+        "machine_busy_pct": machine.busy_pct,
+    }
+
+
+# -- 2. latency: one crash at a time ----------------------------------------------------
+
+def bench_latency(env: dict[str, str], dumps, crashes: int) -> dict[str, float]:
+    from crashline.processor.processor import Job, Result
+
+    bench = Instrumented(settings_for(env))
+    processor = bench.app.processor
+    ids = [store_crash(processor.storage, dumps[i % len(dumps)][1]) for i in range(crashes)]
+    processor.handle(Job(ids[0]))  # warm up: index creation, connections
+    bench.reset()
     processing = saving = 0.0
+    machine = MachineLoad().start()
     self_before = resource.getrusage(resource.RUSAGE_SELF)
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     for crash_id in ids[1:]:
         begun = time.perf_counter()
-        processed = app.processor.process(crash_id)
+        processed = processor.process(crash_id)
         middle = time.perf_counter()
-        app.processor.save(crash_id, processed)
+        outcome = processor.handle(Job(crash_id, processed=processed))  # saves only
+        if outcome.result is not Result.SAVED:
+            raise RuntimeError(f"crash {crash_id} not saved: {outcome.reason}")
         processing += middle - begun
         saving += time.perf_counter() - middle
-    walk = sum(walked)
-    self_after = resource.getrusage(resource.RUSAGE_SELF)
-    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-
-    def cpu(after, before):
-        return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-
-    walker_cpu = cpu(children_after, children_before)
-    own_cpu = cpu(self_after, self_before)
-    getattr(app.processor, "close", lambda: None)()  # (older processors had no pool)
-    count = len(walked)
+    own_cpu = _cpu(resource.getrusage(resource.RUSAGE_SELF), self_before)
+    walker_cpu = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN), children_before)
+    machine.stop()
+    bench.close()
+    walk = sum(bench.walked)
+    count = len(bench.walked)
     return {
         "stackwalk_ms": 1000 * walk / count,
         "walker_cpu_ms": 1000 * walker_cpu / count,
         "processor_cpu_ms": 1000 * own_cpu / count,
         "wall_outside_walker_ms": 1000 * (processing + saving - walk) / count,
         "saving_ms": 1000 * saving / count,
-        "cpu_outside_walker_pct": 100 * own_cpu / walker_cpu,
         "rules_outside_walker_pct": 100 * (processing - walk) / walk,
         "saving_pct": 100 * saving / walk,
         "total_outside_walker_pct": 100 * (processing + saving - walk) / walk,
+        "machine_busy_pct": machine.busy_pct,
     }
 
 
-# -- workers -----------------------------------------------------------------------------
+# -- 3. throughput of a worker process -----------------------------------------------------
 
-def start(script: str, env: dict[str, str], port: int, log: Path) -> ServiceProcess:
+def start_worker(env: dict[str, str], work: Path) -> ServiceProcess:
+    port = free_port(range(19150, 19200))
     # inherit_env: CRASHLINE_* variables of the shell running the benchmark apply too
-    service = ServiceProcess(script, env, port, log, inherit_env=True)
+    worker = ServiceProcess("crashline-processor", {**env, "CRASHLINE_METRICS_PORT": str(port)},
+                            port, work / f"worker-{port}.log", inherit_env=True)
     try:
-        return service.wait_ready(60)
+        return worker.wait_ready(60)
     except AssertionError:
-        service.stop(60)
+        worker.stop(60)
         raise
 
-
-WORKER_LOGS = itertools.count()
-
-
-def start_worker(env: dict[str, str], work: Path, **extra: str) -> ServiceProcess:
-    port = free_port(range(19150, 19200))
-    return start("crashline-processor", {**env, "CRASHLINE_METRICS_PORT": str(port), **extra},
-                 port, work / f"worker-{next(WORKER_LOGS)}.log")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of the process and of its waited-for children (the stack walkers)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-# -- 2. throughput -----------------------------------------------------------------------
 
 def bench_throughput(env: dict[str, str], work: Path, dumps, crashes: int) -> dict[str, float]:
     settings = settings_for(env)
@@ -196,7 +238,8 @@ def bench_throughput(env: dict[str, str], work: Path, dumps, crashes: int) -> di
     worker = start_worker(env, work)
     try:
         time.sleep(0.5)
-        cpu_before = cpu_seconds(worker.proc.pid)
+        machine = MachineLoad().start()
+        cpu_before = process_tree_cpu(worker.proc.pid)
         begun = time.monotonic()
         for crash_id in ids:
             client.publish(client.names.standard, crash_id)
@@ -210,177 +253,68 @@ def bench_throughput(env: dict[str, str], work: Path, dumps, crashes: int) -> di
         while client.depth(client.names.standard):
             time.sleep(0.05)
         elapsed = time.monotonic() - begun
-        cpu = cpu_seconds(worker.proc.pid) - cpu_before
+        cpu = process_tree_cpu(worker.proc.pid) - cpu_before
+        machine.stop()
     finally:
         worker.stop(60)
         client.close()
     return {"crashes_per_s_per_worker": crashes / elapsed, "crashes_per_cpu_s": crashes / cpu,
-            "cpu_share_of_elapsed": cpu / elapsed}
-
-
-# -- 3. latency --------------------------------------------------------------------------
-
-def bench_latency(env: dict[str, str], work: Path, dumps, rate: float, seconds: float,
-                  via_collector: bool) -> dict[str, float]:
-    settings = settings_for(env)
-    search = search_from_settings(settings)
-    workers = [start_worker(env, work) for _ in range(2)]
-    collector = None
-    if via_collector:
-        from crashline.collector.client import submit
-
-        port = free_port(range(18050, 18100))
-        url = f"http://127.0.0.1:{port}"
-        collector = start("crashline-collector",
-                          {**env, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{port}"}, port,
-                          work / "collector.log")
-    storage = storage_from_settings(settings)
-    client_local = threading.local()
-
-    def send(i: int) -> str:
-        dump = dumps[i % len(dumps)][1]
-        started = time.monotonic()
-        if via_collector:
-            result = submit(f"{url}/submit", {"ProductName": "Bench", "Version": "1.0"},
-                            {"upload_file_minidump": dump}, timeout=30)
-            if not result.crash_id:
-                raise RuntimeError(f"collector answered {result.status}: {result.body}")
-            crash_id = result.crash_id.removeprefix("bp-")
-        else:
-            if not hasattr(client_local, "q"):
-                client_local.q = queue_from_settings(settings)
-            crash_id = store_crash(storage, dump)
-            client_local.q.publish(client_local.q.names.standard, crash_id)
-        submitted[crash_id] = started  # the poller watches for it from now on
-        return crash_id
-
-    submitted: dict[str, float] = {}
-    seen: dict[str, float] = {}
-    index = search.namer.for_date(dt.datetime.now(dt.UTC))
-    done = threading.Event()
-
-    def poll() -> None:
-        while not done.is_set() or len(seen) < len(submitted):
-            pending = [c for c in list(submitted) if c not in seen]
-            if pending:
-                try:
-                    hits = search.search([index], {
-                        "size": len(pending), "_source": False,
-                        "query": {"terms": {"crash_id": pending[:1000]}}})["hits"]["hits"]
-                except Exception:  # index not created yet
-                    hits = []
-                now = time.monotonic()
-                for hit in hits:
-                    seen.setdefault(hit["_id"], now)
-            if done.is_set() and time.monotonic() - stop_at > 120:
-                break
-            time.sleep(0.05)
-
-    stop_at = float("inf")
-    poller = threading.Thread(target=poll)
-    poller.start()
-    try:
-        total = int(rate * seconds)
-        begun = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(16) as pool:
-            futures = []
-            for i in range(total):
-                delay = begun + i / rate - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                futures.append(pool.submit(send, i))
-            for future in futures:
-                future.result()
-        stop_at = time.monotonic()
-        done.set()
-        poller.join()
-    finally:
-        done.set()
-        for worker in workers:
-            worker.stop(60)
-        if collector is not None:
-            collector.stop(60)
-    latencies = sorted(seen[c] - submitted[c] for c in submitted if c in seen)
-    if len(latencies) < len(submitted):
-        print(f"  warning: {len(submitted) - len(latencies)} crashes never became searchable")
-    q = statistics.quantiles(latencies, n=100)
-    return {"p50_s": q[49], "p95_s": q[94], "max_s": latencies[-1]}
+            "cpu_share_of_elapsed": cpu / elapsed, "machine_busy_pct": machine.busy_pct}
 
 
 # -- running it --------------------------------------------------------------------------
 
-def cleanup(env: dict[str, str]) -> None:
-    settings = settings_for(env)
-    try:
-        search = search_from_settings(settings)
-        for name in search.existing_indices():
-            search.delete_index(name)
-    except Exception as exc:
-        print(f"(could not delete bench indices: {exc})")
-    try:
-        client = queue_from_settings(settings)
-        for name in client.names.all:
-            client.channel.queue_delete(queue=name)
-        client.close()
-    except Exception as exc:
-        print(f"(could not delete bench queues: {exc})")
-
-
-def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-
-
-def show(title: str, runs: list[dict[str, float]]) -> None:
-    med = median_of(runs)
-    print(f"{title} (median of {len(runs)} runs)")
-    for key, value in med.items():
-        spread = ", ".join(f"{r[key]:.2f}" for r in runs)
-        print(f"  {key:28s} {value:10.2f}   [{spread}]")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--overhead-crashes", type=int, default=101)
-    parser.add_argument("--heavy-crashes", type=int, default=16)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--load-crashes", type=int, default=400)
+    parser.add_argument("--latency-crashes", type=int, default=101)
+    parser.add_argument("--heavy-crashes", type=int, default=24)
     parser.add_argument("--heavy-threads", type=int, default=60)
     parser.add_argument("--heavy-frames", type=int, default=60)
-    parser.add_argument("--throughput-crashes", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=20.0)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--only", choices=["overhead", "heavy", "throughput", "latency"])
+    parser.add_argument("--throughput-crashes", type=int, default=300)
+    parser.add_argument("--only", choices=["load", "latency", "throughput"])
+    parser.add_argument("--dumps", choices=["corpus", "heavy"])
+    parser.add_argument("--corpus-dump", metavar="NAME",
+                        help="only the corpus dumps whose file name contains NAME")
     args = parser.parse_args()
 
     if not shutil.which(ProcessorSettings().stackwalker_command):
         print("minidump-stackwalk is not installed; skipping the processor benchmark")
         return 0
-    dumps = corpus_dumps()
+    dumps = [(name, data) for name, data in corpus_dumps()
+             if not args.corpus_dump or args.corpus_dump in name]
+    if not dumps:
+        parser.error(f"no corpus dump matches {args.corpus_dump!r}")
     work = Path(tempfile.mkdtemp(prefix="crashline-bench-processor-"))
     env = namespace_env(work)
     apply_migrations(database_from_settings(settings_for(env)))
-    via_collector = (BIN / "crashline-collector").exists()
+    workers = settings_for(env).processor_workers
     print(f"processor benchmark: {len(dumps)} dumps ({', '.join(n for n, _ in dumps)}), "
-          f"{os.cpu_count()} cores, work dir {work}")
+          f"{workers} worker threads, {machine_line()}, work dir {work}")
+    extra, heavy = heavy_dump(work, args.heavy_threads, args.heavy_frames)
+    heavy_env = {**env, **extra}
+    heavy_name = f"the heavy synthetic crash ({args.heavy_threads} threads of " \
+                 f"{args.heavy_frames} frames)"
+    sets = [("the corpus dumps", env, dumps, args.load_crashes, args.latency_crashes),
+            (heavy_name, heavy_env, heavy, args.heavy_crashes, args.heavy_crashes)]
+    if args.dumps:
+        sets = [sets[0] if args.dumps == "corpus" else sets[1]]
     try:
-        if args.only in (None, "overhead"):
-            show("1. time outside minidump-stackwalk, % of the stack walker's own time",
-                 [bench_overhead(env, dumps, args.overhead_crashes) for _ in range(args.runs)])
-        if args.only in (None, "heavy") and args.heavy_crashes > 1:
-            extra, heavy = heavy_dump(work, args.heavy_threads, args.heavy_frames)
-            show(f"1b. the same on a heavy synthetic crash ({args.heavy_threads} threads of "
-                 f"{args.heavy_frames} frames)",
-                 [bench_overhead({**env, **extra}, heavy, args.heavy_crashes)
-                  for _ in range(args.runs)])
-        if args.only in (None, "throughput"):
-            show("2. throughput, one worker process (4 threads)",
+        for name, set_env, set_dumps, load_crashes, latency_crashes in sets:
+            if args.only in (None, "load"):
+                show(f"1. load, {name}: per-crash CPU, {workers} worker threads in-process",
+                     [bench_load(set_env, set_dumps, load_crashes) for _ in range(args.runs)])
+            if args.only in (None, "latency"):
+                show(f"2. latency, {name}: one crash at a time, wall time outside the "
+                     "walker as % of the walk",
+                     [bench_latency(set_env, set_dumps, latency_crashes)
+                      for _ in range(args.runs)])
+        if args.only in (None, "throughput") and args.dumps in (None, "corpus"):
+            show(f"3. throughput, corpus dumps, one worker process ({workers} threads)",
                  [bench_throughput(env, work, dumps, args.throughput_crashes)
                   for _ in range(args.runs)])
-        if args.only in (None, "latency"):
-            how = "collector" if via_collector else "storage write + publish"
-            show(f"3. submit-to-searchable latency at {args.rate:g}/s for {args.seconds:g} s, "
-                 f"2 workers, submitted via {how}",
-                 [bench_latency(env, work, dumps, args.rate, args.seconds, via_collector)
-                  for _ in range(args.runs)])
+        print(f"done: {machine_line()}")
     finally:
         cleanup(env)
         shutil.rmtree(work, ignore_errors=True)

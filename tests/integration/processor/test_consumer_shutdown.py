@@ -25,10 +25,10 @@ class SlowProcessor:
         self.seconds = seconds
         self.started = threading.Event()
 
-    def handle(self, job):
+    def start(self, job, done):
         self.started.set()
         time.sleep(self.seconds)
-        return Outcome(Result.SAVED)
+        done(Outcome(Result.SAVED))
 
 
 def test_stopping_during_a_long_crash_keeps_the_connection_and_acks(settings, rabbitmq_client):

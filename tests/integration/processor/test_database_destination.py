@@ -84,3 +84,32 @@ def test_a_key_postgresql_cannot_index_fails_at_once(database, monkeypatch):
         DatabaseDestination(database).save("id", {"date_processed": "2025-08-27T10:00:00Z",
                                                   "product": product})
     assert product_rows(database, product[:20]) == []
+
+
+def test_a_crash_postgresql_refuses_in_a_batch_fails_alone(database, monkeypatch):
+    monkeypatch.setattr(destinations, "KEY_MAX_BYTES", 10**6)
+    prefix = f"batch-{secrets.token_hex(4)}-"
+    crashes = [("id", {"date_processed": "2025-08-27T10:00:00Z", "product": prefix + name,
+                       "version": "1.0"})
+               for name in ("first", f"huge-{secrets.token_urlsafe(6000)}", "last")]
+    results = DatabaseDestination(database).save_batch(crashes)
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], PermanentSaveError) and "54000" in str(results[1])
+    assert sorted(row["name"] for row in product_rows(database, prefix)) == [
+        prefix + "first", prefix + "last"]
+
+
+def test_a_batch_keeps_the_widest_range_of_each_key(database):
+    product = f"range-{secrets.token_hex(4)}"
+    signature = f"sig-{secrets.token_hex(4)}"
+    crashes = [("id", {"date_processed": f"2025-08-{day}T10:00:00Z", "product": product,
+                       "version": "1.0", "signature": signature, "build": build})
+               for day, build in (("20", 20250102), ("27", None), ("13", 20250105))]
+    assert DatabaseDestination(database).save_batch(crashes) == [None, None, None]
+    with database.transaction() as cur:
+        cur.execute("SELECT first_date::date::text AS first, last_date::date::text AS last "
+                    "FROM product_versions WHERE product = %s", (product,))
+        assert cur.fetchall() == [{"first": "2025-08-13", "last": "2025-08-27"}]
+        cur.execute("SELECT first_date::date::text AS first, first_build FROM signatures "
+                    "WHERE signature = %s", (signature,))
+        assert cur.fetchall() == [{"first": "2025-08-13", "first_build": 20250102}]

@@ -41,14 +41,26 @@ def test_pools_fit_the_worker_threads(crashline_env, settings, database, engine_
                   if isinstance(d, DatabaseDestination)]
     index = search.namer.wildcard.replace("*", "000000")  # no such index: a cheap 404
     barrier = threading.Barrier(WORKERS)
+    # Storage has more users at once: the workers read crashes while the saver and its pool
+    # (one thread per worker) write a batch.
+    storage_users = 2 * WORKERS + 1
+    storage_barrier = threading.Barrier(storage_users)
     errors: list[BaseException] = []
+
+    def use_storage() -> None:
+        crash_id = create_crash_id()
+        try:
+            for _ in range(3):  # every thread at once, in each round
+                storage_barrier.wait()
+                storage.put_raw_crash(crash_id, {"uuid": crash_id})
+        except Exception as exc:  # collected for the assertion below
+            errors.append(exc)
+            storage_barrier.abort()
 
     def work() -> None:
         crash_id = create_crash_id()
         try:
             for _ in range(3):  # every thread at once, in each round
-                barrier.wait()
-                storage.put_raw_crash(crash_id, {"uuid": crash_id})
                 barrier.wait()
                 assert search.get_document(index, crash_id) is None
                 barrier.wait()
@@ -60,6 +72,7 @@ def test_pools_fit_the_worker_threads(crashline_env, settings, database, engine_
 
     caplog.set_level(logging.WARNING, logger="urllib3")
     threads = [threading.Thread(target=work) for _ in range(WORKERS)]
+    threads += [threading.Thread(target=use_storage) for _ in range(storage_users)]
     try:
         for thread in threads:
             thread.start()

@@ -30,3 +30,18 @@ def test_a_refused_field_is_removed_and_named(engine_backend):
 
     # The same crash again (a reprocessing) skips the field it knows is refused.
     assert destination.save(crash_id, processed) is None
+
+
+def test_a_document_refused_in_a_bulk_request_costs_its_own_crash_only(engine_backend):
+    crashes = [(create_crash_id(), {
+        "date_processed": "2026-09-18T10:00:00+00:00", "product": "Fennec",
+        "signature": f"OOM | small {i}", "completed_datetime": "2026-09-18T10:00:01+00:00"})
+        for i in range(3)]
+    crashes[1][1]["completed_datetime"] = "the day after tomorrow"  # refused in one document
+    destination = SearchDestination(engine_backend, refresh=True)
+    assert destination.save_batch(crashes) == [None, {"removed_fields": ["processed_date"]},
+                                               None]
+    for i, (crash_id, processed) in enumerate(crashes):
+        document = engine_backend.get_document(destination.index_name(processed), crash_id)
+        assert document["signature"] == f"OOM | small {i}"
+        assert ("processed_date" in document) is (i != 1)

@@ -73,6 +73,9 @@ class FakeProcessor:
             result = plan[min(job.attempt, len(plan)) - 1]
         return Outcome(result, reason="because")
 
+    def start(self, job, done):
+        done(self.handle(job))
+
 
 def run_until(consumer, condition, timeout=10):
     thread = threading.Thread(target=consumer.run)
@@ -224,3 +227,21 @@ def test_test_messages_are_acked_and_dropped():
     run_until(consumer(broker, processor), lambda: broker.acked == ["test"])
     assert processor.handled == []
 
+
+
+def test_stopping_waits_for_the_crashes_being_saved():
+    broker = FakeBroker()
+    broker.put(NAMES.standard, "a", "b")
+
+    class Saving(FakeProcessor):
+        """Hands each crash on at once; its outcome comes later, from another thread."""
+
+        def start(self, job, done):
+            self.started.append(job.crash_id)
+            threading.Timer(0.3, done, args=(Outcome(Result.SAVED),)).start()
+
+    processor = Saving()
+    run_until(consumer(broker, processor, workers=1),
+              lambda: sorted(processor.started) == ["a", "b"])
+    assert sorted(broker.acked) == ["a", "b"]
+    assert broker.nacked == []

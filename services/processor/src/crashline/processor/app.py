@@ -35,13 +35,15 @@ class Processor:
 
 
 def build_processor(settings: ProcessorSettings, *, with_metrics: bool = True) -> Processor:
-    # Each worker thread may hold a connection to every backend at once (its saves overlap
-    # in the save pool's threads, one per worker), and the health server's checks one more.
-    connections = settings.processor_workers + 1
-    storage = storage_from_settings(settings, connections=connections)
-    search = search_from_settings(settings, connections=connections)
+    # Pools as big as the threads that use a backend at once, and one more for the health
+    # server's checks. Storage: the workers read crashes while the saver writes a batch's
+    # crashes side by side (itself and its pool, one thread per worker). The search engine
+    # and PostgreSQL: only the saver and its pool write there.
+    workers = settings.processor_workers
+    storage = storage_from_settings(settings, connections=2 * workers + 2)
+    search = search_from_settings(settings, connections=workers + 1)
     database = Database(settings.database_url, settings.database_pool_min,
-                        max(settings.database_pool_max, connections))
+                        max(settings.database_pool_max, workers + 1))
     stackwalker = Stackwalker.from_settings(settings)
     generator = SignatureGenerator(settings.signature_lists_dir)
     rulesets = default_rulesets(
@@ -59,7 +61,8 @@ def build_processor(settings: ProcessorSettings, *, with_metrics: bool = True) -
         storage, pipeline, destinations, tmp_dir=settings.processor_tmp_dir,
         on_saved=metrics.on_saved if with_metrics else None,
         save_timer=metrics.save_timer if with_metrics else None,
-        save_threads=settings.processor_workers,
+        on_batch=metrics.on_batch if with_metrics else None,
+        save_threads=settings.processor_workers, save_batch=settings.processor_save_batch,
     )
 
     def rabbitmq():

@@ -2,17 +2,20 @@
 
 One consumer thread owns the RabbitMQ connection (pika is not thread-safe): it fetches
 messages, hands crashes to N worker threads through a small bounded queue, and sends every
-ack, retry and dead-letter itself when a worker reports back. Fetching is weighted across the
-three queues (priority first; see :class:`WeightedSchedule`), and it stops while the process
-already holds ``max_in_flight`` crashes, so a backend outage makes crashes wait in RabbitMQ
-rather than in memory.
+ack, retry and dead-letter itself when a crash's outcome comes back. A worker processes a
+crash, hands it to the processor's saver (which writes the crashes of all the workers in
+batches) and takes the next one; the outcome comes back once every store has the crash.
+Fetching is weighted across the three queues (priority first; see :class:`WeightedSchedule`),
+and it stops while the process already holds ``max_in_flight`` crashes (saves included), so
+a backend outage makes crashes wait in RabbitMQ rather than in memory.
 
 Shutdown (SIGTERM): stop fetching, give back what no worker has started, let the workers
-finish the crashes in hand, send their acks, close.
+and the saver finish the crashes in hand, send their acks, close.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -263,12 +266,15 @@ class Consumer:
             if item is _STOP:
                 return
             try:
-                outcome = self.processor.handle(item.job)
-            except BaseException as exc:  # handle() catches everything; belt and braces
+                self.processor.start(item.job, functools.partial(self._report, item))
+            except BaseException as exc:  # start() reports every failure; belt and braces
                 log.exception("worker failed")
-                outcome = Outcome(Result.FAILED, f"{type(exc).__name__}: {exc}")
-            self.done.put((item, outcome))
-            self._wake.set()
+                self._report(item, Outcome(Result.FAILED, f"{type(exc).__name__}: {exc}"))
+
+    def _report(self, item: InFlight, outcome: Outcome) -> None:
+        """A crash's outcome, from a worker or the saver: settled by the consumer thread."""
+        self.done.put((item, outcome))
+        self._wake.set()
 
 
 def run_until_stopped(consumer: Consumer, signals: Sequence[int]) -> None:

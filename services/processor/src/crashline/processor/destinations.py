@@ -2,20 +2,22 @@
 
 Every write is idempotent (overwrite by crash id, upserts that only ever move first dates
 earlier and last dates later), so a crash processed twice leaves the same stored state.
+Search and PostgreSQL write a whole batch of crashes at once (``save_batch``; see saver.py)
+and answer for each crash on its own; ``save`` writes one crash the same way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg2
 
 from crashline.common.database.pool import Database, DatabaseError
 from crashline.common.fields import REGISTRY
-from crashline.common.search.client import DocumentRejected, SearchBackend
+from crashline.common.search.client import DocumentRejected, SearchBackend, SearchError
 from crashline.common.search.documents import search_document
 from crashline.common.storage import CrashStorage
 
@@ -46,10 +48,24 @@ class StorageDestination:
         self.storage.put_processed_crash(crash_id, processed)
 
 
+Crashes = Sequence[tuple[str, Mapping[str, Any]]]
+# Per crash: the fields its processed crash must gain (or None), or why it was not written.
+Results = list[Mapping[str, Any] | Exception | None]
+
+
+def _single(results: Results) -> Mapping[str, Any] | None:
+    """The one crash's result of a batch of one: raised if it is a failure."""
+    [result] = results
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
 class SearchDestination:
-    """One document per crash in the weekly index of its submission date. A field the
-    engine refuses (an immense term, a number it cannot parse) is dropped, named in the
-    processed crash's ``removed_fields``, and the document sent again."""
+    """One document per crash in the weekly index of its submission date, a whole batch in
+    one ``_bulk`` request. A field the engine refuses in a document (an immense term, a
+    number it cannot parse) is dropped from that document alone, named in its processed
+    crash's ``removed_fields``, and the document sent again."""
 
     name = "search"
 
@@ -61,40 +77,104 @@ class SearchDestination:
         return self.search.namer.for_date(date_processed(processed).astimezone(dt.UTC))
 
     def save(self, crash_id: str, processed: Mapping[str, Any]) -> dict[str, Any] | None:
-        """Index the crash; if fields had to be left out, return the processed crash's new
+        """Index one crash; if fields had to be left out, return the processed crash's new
         ``removed_fields`` (the processor stores it)."""
-        index = self.index_name(processed)
-        known = [f for f in processed.get("removed_fields") or [] if isinstance(f, str)]
-        removed = list(known)
-        for _ in range(MAX_INDEX_ATTEMPTS):
-            document = search_document(crash_id, processed, exclude=frozenset(removed))
+        return _single(self.save_batch([(crash_id, processed)]))
+
+    def save_batch(self, crashes: Crashes) -> Results:
+        """Index the crashes (distinct ids) in one request, and again the documents refused
+        for a field, up to ``MAX_INDEX_ATTEMPTS`` rounds. Per crash: ``{"removed_fields":
+        [...]}`` if fields had to be left out, else None, or the error."""
+        results: Results = [None] * len(crashes)
+        todo: dict[int, _Document] = {}
+        for i, (crash_id, processed) in enumerate(crashes):
             try:
-                self.search.index_document(index, crash_id, document, refresh=self.refresh)
-                return {"removed_fields": removed} if removed != known else None
-            except DocumentRejected as exc:
-                field = exc.field
-                if field not in REGISTRY or field in removed:
-                    raise PermanentSaveError(f"search engine refused the crash: {exc}") from exc
-                log.warning("search engine refused field %s; indexing without it", field)
-                removed.append(field)
-        raise PermanentSaveError(f"search engine refused the crash {MAX_INDEX_ATTEMPTS} times")
+                todo[i] = _Document(crash_id, processed, self.index_name(processed))
+            except PermanentSaveError as exc:
+                results[i] = exc
+        for _ in range(MAX_INDEX_ATTEMPTS):
+            if not todo:
+                return results
+            refused = self._index(list(todo.values()))
+            for i, document in list(todo.items()):
+                error = refused.get(document.crash_id)
+                if error is None:
+                    results[i] = document.amendments()
+                    del todo[i]
+                elif not document.drop_refused_field(error):
+                    results[i] = (PermanentSaveError(f"search engine refused the crash: {error}")
+                                  if isinstance(error, DocumentRejected) else error)
+                    del todo[i]
+        for i in todo:
+            results[i] = PermanentSaveError(
+                f"search engine refused the crash {MAX_INDEX_ATTEMPTS} times")
+        return results
+
+    def _index(self, documents: list[_Document]) -> dict[str, SearchError]:
+        """What the engine refused of ``documents``, by crash id. A request refused as a whole
+        (it names no document) is sent again one document at a time, so that it costs the
+        crash it is about alone."""
+        try:
+            return self.search.index_documents(
+                [(d.index, d.crash_id, d.body()) for d in documents], refresh=self.refresh)
+        except DocumentRejected as exc:
+            if len(documents) == 1:
+                return {documents[0].crash_id: exc}
+            refused: dict[str, SearchError] = {}
+            for document in documents:
+                refused.update(self._index([document]))
+            return refused
+        except SearchError as exc:
+            return {d.crash_id: exc for d in documents}
 
 
-# Upserts that only widen the known range, so replays and races change nothing.
+class _Document:
+    """One crash's search document on its way into the index, and the fields left out."""
+
+    def __init__(self, crash_id: str, processed: Mapping[str, Any], index: str):
+        self.crash_id = crash_id
+        self.processed = processed
+        self.index = index
+        self.known = [f for f in processed.get("removed_fields") or [] if isinstance(f, str)]
+        self.removed = list(self.known)
+
+    def body(self) -> dict:
+        return search_document(self.crash_id, self.processed, exclude=frozenset(self.removed))
+
+    def drop_refused_field(self, error: SearchError) -> bool:
+        """Leave out the field the engine refused, if that is what it refused."""
+        field = error.field if isinstance(error, DocumentRejected) else None
+        if field not in REGISTRY or field in self.removed:
+            return False
+        log.warning("search engine refused field %s of crash %s; indexing without it", field,
+                    self.crash_id)
+        self.removed.append(field)
+        return True
+
+    def amendments(self) -> dict[str, Any] | None:
+        return {"removed_fields": self.removed} if self.removed != self.known else None
+
+
+# Upserts that only widen the known range, so replays and races change nothing. Each takes
+# the rows of a whole batch as arrays, one row per key (two rows for one key in one statement
+# would be an error), in key order so that processors writing the same keys at once take
+# their row locks in the same order.
 _PRODUCT_SQL = """
-INSERT INTO products (name, first_seen) VALUES (%(product)s, %(date)s)
+INSERT INTO products (name, first_seen)
+SELECT * FROM unnest(%(product)s::text[], %(date)s::timestamptz[])
 ON CONFLICT (name) DO UPDATE SET first_seen = LEAST(products.first_seen, EXCLUDED.first_seen)
 """
 _VERSION_SQL = """
 INSERT INTO product_versions (product, version, release_channel, first_date, last_date)
-VALUES (%(product)s, %(version)s, %(channel)s, %(date)s, %(date)s)
+SELECT * FROM unnest(%(product)s::text[], %(version)s::text[], %(channel)s::text[],
+                     %(first_date)s::timestamptz[], %(last_date)s::timestamptz[])
 ON CONFLICT (product, version, release_channel) DO UPDATE SET
     first_date = LEAST(product_versions.first_date, EXCLUDED.first_date),
     last_date = GREATEST(product_versions.last_date, EXCLUDED.last_date)
 """
 _SIGNATURE_SQL = """
 INSERT INTO signatures (signature, first_date, first_build)
-VALUES (%(signature)s, %(date)s, %(build)s)
+SELECT * FROM unnest(%(signature)s::text[], %(date)s::timestamptz[], %(build)s::bigint[])
 ON CONFLICT (signature) DO UPDATE SET
     first_date = LEAST(signatures.first_date, EXCLUDED.first_date),
     first_build = LEAST(signatures.first_build, EXCLUDED.first_build)
@@ -136,9 +216,60 @@ def _key(value: Any) -> str | None:
     return encoded.decode("utf-8", "ignore") or None  # cut on a character boundary
 
 
+def _earliest(a: Any, b: Any) -> Any:
+    """The smaller of two values where None means unknown (as LEAST does in SQL)."""
+    return b if a is None else a if b is None else min(a, b)
+
+
+class _Rows:
+    """The rows of a batch of crashes, one per key, each holding what the crashes with that
+    key say: the earliest date and build, the latest date (what the upserts keep anyway)."""
+
+    def __init__(self) -> None:
+        self.products: dict[str, dt.datetime] = {}
+        self.versions: dict[tuple[str, str, str], tuple[dt.datetime, dt.datetime]] = {}
+        self.signatures: dict[str, tuple[dt.datetime, int | None]] = {}
+
+    def add(self, processed: Mapping[str, Any]) -> None:
+        date = date_processed(processed)
+        product, signature = _key(processed.get("product")), _key(processed.get("signature"))
+        if product:
+            self.products[product] = _earliest(self.products.get(product), date)
+            version = _key(processed.get("version"))
+            if version:
+                key = (product, version, _key(processed.get("release_channel")) or "")
+                first, last = self.versions.get(key, (date, date))
+                self.versions[key] = (min(first, date), max(last, date))
+        if signature:
+            build = processed.get("build")
+            # a build id that does not fit a bigint is no build id
+            build = build if isinstance(build, int) and 0 <= build < 2**63 else None
+            first, first_build = self.signatures.get(signature, (date, build))
+            self.signatures[signature] = (min(first, date), _earliest(first_build, build))
+
+    def write(self, cur) -> None:
+        if self.products:
+            names = sorted(self.products)
+            cur.execute(_PRODUCT_SQL, {"product": names,
+                                       "date": [self.products[n] for n in names]})
+        if self.versions:
+            keys = sorted(self.versions)
+            cur.execute(_VERSION_SQL, {
+                "product": [k[0] for k in keys], "version": [k[1] for k in keys],
+                "channel": [k[2] for k in keys],
+                "first_date": [self.versions[k][0] for k in keys],
+                "last_date": [self.versions[k][1] for k in keys]})
+        if self.signatures:
+            names = sorted(self.signatures)
+            cur.execute(_SIGNATURE_SQL, {"signature": names,
+                                         "date": [self.signatures[n][0] for n in names],
+                                         "build": [self.signatures[n][1] for n in names]})
+
+
 class DatabaseDestination:
     """Per signature the first date and build seen; per product the versions and channels
-    seen, with first and last dates (what the webapp's product and signature pages use)."""
+    seen, with first and last dates (what the webapp's product and signature pages use).
+    A batch of crashes is one transaction."""
 
     name = "database"
 
@@ -146,24 +277,40 @@ class DatabaseDestination:
         self.database = database
 
     def save(self, crash_id: str, processed: Mapping[str, Any]) -> None:
-        build = processed.get("build")
-        params = {
-            "date": date_processed(processed),
-            "product": _key(processed.get("product")),
-            "version": _key(processed.get("version")),
-            "channel": _key(processed.get("release_channel")) or "",
-            "signature": _key(processed.get("signature")),
-            # a build id that does not fit a bigint is no build id
-            "build": build if isinstance(build, int) and 0 <= build < 2**63 else None,
-        }
+        _single(self.save_batch([(crash_id, processed)]))
+
+    def save_batch(self, crashes: Crashes) -> Results:
+        """None per crash written, or the error. If PostgreSQL refuses the batch for a reason
+        that would refuse it again, each crash is written on its own so that only the one
+        at fault fails."""
+        results: Results = [None] * len(crashes)
+        written: list[int] = []
+        rows = _Rows()
+        for i, (_, processed) in enumerate(crashes):
+            try:
+                rows.add(processed)
+                written.append(i)
+            except PermanentSaveError as exc:
+                results[i] = exc
+        if not written:
+            return results
+        try:
+            self._write(rows)
+        except PermanentSaveError as exc:
+            if len(written) == 1:
+                results[written[0]] = exc
+                return results
+            for i in written:
+                results[i] = self.save_batch([crashes[i]])[0]
+        except DatabaseError as exc:
+            for i in written:
+                results[i] = exc
+        return results
+
+    def _write(self, rows: _Rows) -> None:
         try:
             with self.database.transaction() as cur:
-                if params["product"]:
-                    cur.execute(_PRODUCT_SQL, params)
-                    if params["version"]:
-                        cur.execute(_VERSION_SQL, params)
-                if params["signature"]:
-                    cur.execute(_SIGNATURE_SQL, params)
+                rows.write(cur)
         except (DatabaseError, psycopg2.Error) as exc:
             if is_permanent_database_error(exc):
                 raise PermanentSaveError(

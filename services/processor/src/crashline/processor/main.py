@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -51,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         log.error("the search engine does not work: %s", exc)
         return 2
     consumer = build_consumer(app)
+    # What exists now (modules, clients, settings) lives as long as the process: out of the
+    # garbage collector's sight, its full collections walk only the crashes in flight.
+    gc.freeze()
     metrics.IN_FLIGHT.set_function(lambda: consumer.in_flight)
     try:
         serve_health(settings.metrics_host, settings.metrics_port, "crashline-processor",

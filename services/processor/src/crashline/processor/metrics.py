@@ -19,8 +19,12 @@ STACKWALK_SECONDS = Histogram("crashline_processor_stackwalk_seconds",
                               "Seconds per minidump-stackwalk run.", buckets=LATENCY_BUCKETS)
 STACKWALK_STATUS = Counter("crashline_processor_stackwalk_total",
                            "minidump-stackwalk runs by status.", ["status"])
-SAVE_SECONDS = Histogram("crashline_processor_save_seconds", "Seconds per destination write.",
+SAVE_SECONDS = Histogram("crashline_processor_save_seconds",
+                         "Seconds per destination write (a batch of crashes, or one crash).",
                          ["destination"], buckets=LATENCY_BUCKETS)
+SAVE_BATCH = Histogram("crashline_processor_save_batch_crashes",
+                       "Crashes saved together in one batch.",
+                       buckets=(1, 2, 4, 8, 16, 32, 64, 128))
 QUEUE_LAG = Histogram("crashline_processor_queue_lag_seconds",
                       "Seconds from submission to processed (first default run).",
                       buckets=LAG_BUCKETS)
@@ -38,6 +42,10 @@ def stackwalk_timer(seconds: float, status: str) -> None:
 
 def save_timer(destination: str, seconds: float) -> None:
     SAVE_SECONDS.labels(destination).observe(seconds)
+
+
+def on_batch(crashes: int) -> None:
+    SAVE_BATCH.observe(crashes)
 
 
 def on_saved(ruleset: str, processed: dict, seconds: float) -> None:

@@ -2,24 +2,23 @@
 
 :meth:`CrashProcessor.handle` never raises: it turns every way a crash can end into an
 :class:`Outcome` that tells the consumer what to do with the message (ack, retry later, or
-send to the failed queue). Only the consumer touches the queue.
+send to the failed queue). Only the consumer touches the queue. The saves of the crashes
+that the worker threads finish at about the same time are written together (saver.py).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextvars
 import datetime as dt
 import enum
 import logging
+import os
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Protocol
 
 from crashline.common.crashid import InvalidCrashId, validate_crash_id
 from crashline.common.database.pool import DatabaseError
@@ -28,6 +27,7 @@ from crashline.common.search.client import SearchError
 from crashline.common.storage import CrashNotFound, CrashStorage, StorageError
 from crashline.processor.destinations import PermanentSaveError, date_processed
 from crashline.processor.pipeline import Crash, Pipeline, UnknownRuleset
+from crashline.processor.saver import Destination, Saver
 
 log = logging.getLogger(__name__)
 
@@ -59,33 +59,33 @@ class Job:
     processed: dict | None = None  # set once processing succeeded; a retry only saves
 
 
-class Destination(Protocol):  # destinations.py's classes
-    name: str
-
-    def save(self, crash_id: str, processed: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        """Write the crash, reading ``processed`` only; return the fields the processed crash
-        must gain because of this write (e.g. ``removed_fields``), or None."""
-
-
 class CrashProcessor:
     def __init__(self, storage: CrashStorage, pipeline: Pipeline,
                  destinations: Sequence[Destination], *, tmp_dir: Path | None = None,
                  on_saved: Callable[[str, dict, float], None] | None = None,
                  save_timer: Callable[[str, float], None] | None = None,
-                 save_threads: int = 4):
+                 on_batch: Callable[[int], None] | None = None,
+                 save_threads: int = 4, save_batch: int = 32):
         self.storage = storage
         self.pipeline = pipeline
-        self.destinations = list(destinations)
-        self.tmp_dir = tmp_dir
+        self.tmp_dir = tmp_dir  # where the worker threads' scratch folders go
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._scratch_folders: list[Path] = []
         self.on_saved = on_saved  # (ruleset, processed crash, seconds): metrics
-        self.save_timer = save_timer  # (destination, seconds)
-        # The saves after the first run side by side: the calling thread does one, the pool
-        # the others (threads are made on demand, so an idle processor holds none).
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max(1, save_threads), thread_name_prefix="save")
+        self.saver = Saver(destinations, threads=save_threads, max_batch=save_batch,
+                           timer=save_timer, on_batch=on_batch)
+
+    @property
+    def destinations(self) -> list[Destination]:
+        return self.saver.destinations
 
     # -- the whole job --------------------------------------------------------------------
-    def handle(self, job: Job) -> Outcome:
+    def start(self, job: Job, done: Callable[[Outcome], None]) -> None:
+        """Process the crash on this thread (unless an earlier attempt did), queue it for the
+        saver and return. ``done(outcome)`` is called once: from the saver's thread when
+        every store holds the crash or one has failed, or from this thread if the crash
+        failed before."""
         started = time.monotonic()
         with crash_context(job.crash_id):
             try:
@@ -93,24 +93,51 @@ class CrashProcessor:
                 self.pipeline.check_ruleset(job.ruleset)
                 if job.processed is None:
                     job.processed = self.process(job.crash_id, job.ruleset)
-                self.save(job.crash_id, job.processed)
-            except (InvalidCrashId, UnknownRuleset, PermanentSaveError) as exc:
-                log.error("crash cannot be processed: %s", exc)
-                return Outcome(Result.FAILED, f"{type(exc).__name__}: {exc}")
-            except CrashNotFound as exc:
-                log.warning("no raw crash, nothing to process (%s)", exc)
-                return Outcome(Result.MISSING, f"not found: {exc}")
-            except TRANSIENT_ERRORS as exc:
-                log.warning("attempt %d failed: %s", job.attempt, exc)
-                return Outcome(Result.RETRY, f"{type(exc).__name__}: {exc}")
-            except Exception as exc:  # the pipeline itself broke: a poison message
-                log.exception("processing crashed")
-                return Outcome(Result.FAILED, f"{type(exc).__name__}: {exc}")
+            except Exception as exc:
+                done(self._failed(job, exc))
+                return
+        self.saver.submit(job.crash_id, job.processed,
+                          lambda error: done(self._saved(job, error, started)))
+
+    def handle(self, job: Job) -> Outcome:
+        """:meth:`start`, and wait for the outcome."""
+        finished = threading.Event()
+        outcomes: list[Outcome] = []
+
+        def done(outcome: Outcome) -> None:
+            outcomes.append(outcome)
+            finished.set()
+
+        self.start(job, done)
+        finished.wait()
+        return outcomes[0]
+
+    def _saved(self, job: Job, error: BaseException | None, started: float) -> Outcome:
+        with crash_context(job.crash_id):
+            if error is not None:
+                return self._failed(job, error)
             if self.on_saved is not None:
                 self.on_saved(job.ruleset, job.processed, time.monotonic() - started)
             log.info("processed", extra={"ruleset": job.ruleset,
                                          "signature": job.processed.get("signature")})
             return Outcome(Result.SAVED, processed=job.processed)
+
+    @staticmethod
+    def _failed(job: Job, exc: BaseException) -> Outcome:
+        """What to do with a crash that failed this way."""
+        reason = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, InvalidCrashId | UnknownRuleset | PermanentSaveError):
+            log.error("crash cannot be processed: %s", exc)
+            return Outcome(Result.FAILED, reason)
+        if isinstance(exc, CrashNotFound):
+            log.warning("no raw crash, nothing to process (%s)", exc)
+            return Outcome(Result.MISSING, f"not found: {exc}")
+        if isinstance(exc, TRANSIENT_ERRORS):
+            log.warning("attempt %d failed: %s", job.attempt, exc)
+            return Outcome(Result.RETRY, reason)
+        # the pipeline itself broke: a poison message
+        log.error("processing crashed", exc_info=exc)
+        return Outcome(Result.FAILED, reason)
 
     # -- the parts ------------------------------------------------------------------------
     def process(self, crash_id: str, ruleset: str = "default") -> dict:
@@ -127,7 +154,7 @@ class CrashProcessor:
         base = self._base(previous, ruleset)
         dump_names = self.storage.get_dump_names(crash_id) if ruleset == "default" else []
 
-        tmpdir = Path(tempfile.mkdtemp(prefix=f"crashline-{crash_id}-", dir=self.tmp_dir))
+        tmpdir = self._scratch()
         try:
             dumps = {}
             for name in dump_names:
@@ -138,7 +165,26 @@ class CrashProcessor:
                           processed=base, tmpdir=tmpdir, ruleset=ruleset)
             return self.pipeline.run(crash)
         finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
+            self._clean(tmpdir)
+
+    def _scratch(self) -> Path:
+        """This thread's scratch folder: made once and emptied after every crash, which
+        costs a third of making and removing a folder per crash."""
+        folder = getattr(self._local, "scratch", None)
+        if folder is None or not folder.is_dir():
+            folder = Path(tempfile.mkdtemp(prefix="crashline-", dir=self.tmp_dir))
+            self._local.scratch = folder
+            with self._lock:
+                self._scratch_folders.append(folder)
+        return folder
+
+    def _clean(self, folder: Path) -> None:
+        try:
+            _empty(folder)
+        except OSError:  # never hand a crash what another left: start a new folder
+            log.warning("cannot empty the scratch folder %s", folder, exc_info=True)
+            shutil.rmtree(folder, ignore_errors=True)
+            self._local.scratch = None
 
     @staticmethod
     def _base(previous: dict | None, ruleset: str) -> dict:
@@ -151,69 +197,22 @@ class CrashProcessor:
             return dict(previous)
         return {k: previous[k] for k in ("processor_notes", "processor_history") if k in previous}
 
-    def save(self, crash_id: str, processed: dict) -> None:
-        """The first destination (storage), then the others (search, PostgreSQL) at once.
-
-        Storage goes first so that whatever search or PostgreSQL can show is readable; the
-        others are independent of each other, so they overlap. None of them may change the
-        crash they are given (each gets the same read-only view): what a write must add to
-        it, such as the fields the search engine refused, comes back as amendments, which
-        are applied here and then stored too, so the stored crash names them. Every
-        destination must succeed before this returns (the ack follows); if any fails, the
-        first failure in destination order is raised once all have finished, and the retry
-        writes all of them again (each write is idempotent, and the retry starts from the
-        amended crash)."""
-        if not self.destinations:
-            return
-        first, *rest = self.destinations
-        self._save_one(first, crash_id, processed)
-        view = MappingProxyType(processed)
-        outcomes = self._save_all(rest, crash_id, view)
-        amendments = {}
-        for outcome in outcomes:
-            if isinstance(outcome, Mapping):
-                amendments.update(outcome)
-        processed.update(amendments)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        if amendments:
-            self._save_one(first, crash_id, processed)
-
-    def _save_one(self, destination: Destination, crash_id: str,
-                  processed: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        begun = time.monotonic()
-        amendments = destination.save(crash_id, processed)
-        if self.save_timer is not None:
-            self.save_timer(destination.name, time.monotonic() - begun)
-        return amendments
-
-    def _save_all(self, destinations: Sequence[Destination], crash_id: str,
-                  processed: Mapping[str, Any]) -> list[Mapping[str, Any] | None | Exception]:
-        """Each destination's amendments or exception, in order; this thread does the
-        first, the pool the others."""
-        if not destinations:
-            return []
-        head, *others = destinations
-        futures = [
-            self._pool.submit(contextvars.copy_context().run, self._save_one, d, crash_id,
-                              processed)
-            for d in others
-        ]
-        outcomes: list[Mapping[str, Any] | None | Exception] = []
-        try:
-            outcomes.append(self._save_one(head, crash_id, processed))
-        except Exception as exc:
-            outcomes.append(exc)
-        for future in futures:  # wait for every one, even after a failure
-            try:
-                outcomes.append(future.result())
-            except Exception as exc:
-                outcomes.append(exc)
-        return outcomes
-
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self.saver.close()
+        with self._lock:
+            for folder in self._scratch_folders:
+                shutil.rmtree(folder, ignore_errors=True)
+            self._scratch_folders.clear()
+
+
+def _empty(folder: Path) -> None:
+    """Remove what is in ``folder`` (what a crash's rules and stack walks left there)."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
 
 
 def queue_lag(processed: dict) -> float | None:

@@ -43,7 +43,7 @@ class ProcessorSettings(CommonSettings):
     symbols_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     symbols_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     symbols_cache_dir: Path = Path(".local/data/symbols-cache")
-    processor_tmp_dir: Path | None = None  # per-crash scratch folders; None: the system's
+    processor_tmp_dir: Path | None = None  # worker threads' scratch folders; None: the system's
 
     # A deployment's own rules (package.module:RuleClass, comma-separated), run after the
     # generic ones and before signature generation.
@@ -51,6 +51,9 @@ class ProcessorSettings(CommonSettings):
 
     # Search indexing: refresh after each document (tests and tiny installs only).
     processor_search_refresh: bool = False
+    # Saves are written in batches of the crashes the workers finish at about the same time
+    # (one search request, one PostgreSQL transaction); at most this many crashes each.
+    processor_save_batch: int = Field(32, ge=1)
 
     @field_validator("symbols_dirs", "symbols_urls", mode="before")
     @classmethod

@@ -50,6 +50,8 @@ class StackwalkResult:
 
 def _log_tail(path: Path) -> str:
     try:
+        if path.stat().st_size == 0:  # the usual case (it logs errors only): skip the read
+            return ""
         lines = path.read_text("utf-8", errors="replace").splitlines()
     except OSError:
         return ""
@@ -167,8 +169,9 @@ class Stackwalker:
         if self.cache_dir is not None:
             # The download folder must share a filesystem with the cache (atomic renames).
             symbols_tmp = self.cache_dir.parent / ".symbols-tmp"
-            symbols_tmp.mkdir(parents=True, exist_ok=True)
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            for folder in (symbols_tmp, self.cache_dir):
+                if not folder.is_dir():  # a stat, where mkdir(exist_ok) raises and catches
+                    folder.mkdir(parents=True, exist_ok=True)
 
         argv = self.argv(dump, evil_json, output, log_file, symbols_tmp)
         started = time.monotonic()
