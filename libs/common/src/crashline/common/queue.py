@@ -37,6 +37,10 @@ CONNECTION_ERRORS = (
 # The longest wait between two connection attempts.
 RECONNECT_MAX_DELAY = 10.0
 
+# Message header saying why a crash is queued again; the processor notes it in the crash's
+# history.
+REASON_HEADER = "crashline-reason"
+
 
 class QueueError(Exception):
     """The broker could not be reached, or refused a message."""
@@ -267,6 +271,9 @@ class ThreadLocalPublisher:
 
     def publish(self, queue: str, body: str, headers: Mapping[str, object] | None = None) -> None:
         self._client().publish(queue, body, headers)
+
+    def depth(self, queue: str) -> int:
+        return self._client().depth(queue)
 
     def check(self) -> None:
         self._client().check()
