@@ -39,7 +39,7 @@ RECONNECT_MAX_DELAY = 10.0
 
 # Message header saying why a crash is queued again; the processor notes it in the crash's
 # history.
-REASON_HEADER = "crashline-reason"
+REASON_HEADER = "x-crashline-reason"
 
 
 class QueueError(Exception):
@@ -87,6 +87,11 @@ class Message:
     @property
     def ruleset(self) -> str:
         return self.body.split(":", 1)[1] if ":" in self.body else "default"
+
+    def header(self, name: str) -> str:
+        """A header as text ('' if absent; pika may hand strings over as bytes)."""
+        value = self.headers.get(name)
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
 
 
 class RabbitMQ:
