@@ -15,7 +15,7 @@ from crashline.common.symbols.archive import Limits, read_upload, zip_entry_coun
 from crashline.common.symbols.layout import (
     SymbolError,
     SymbolId,
-    missing_module,
+    module_symbol,
     parse_path,
     sym_name,
 )
@@ -73,11 +73,11 @@ def test_parse_path_refuses_what_is_not_the_layout(path):
         parse_path(path)
 
 
-def test_missing_module_uses_the_leaf_as_the_stack_walker_does():
-    assert missing_module("c:\\build\\test_app.pdb", DEBUG_ID) == f"test_app.pdb/{DEBUG_ID}"
-    assert missing_module("", DEBUG_ID, "/usr/lib/libc.so.6") == f"libc.so.6/{DEBUG_ID}"
-    assert missing_module("a.pdb", "not an id") is None
-    assert missing_module(None, DEBUG_ID) is None
+def test_module_symbol_uses_the_leaf_as_the_stack_walker_does():
+    assert module_symbol("c:\\build\\test_app.pdb", DEBUG_ID).path == PATH
+    assert module_symbol("", DEBUG_ID, "/usr/lib/libc.so.6").module == f"libc.so.6/{DEBUG_ID}"
+    assert module_symbol("a.pdb", "not an id") is None
+    assert module_symbol(None, DEBUG_ID) is None
 
 
 # -- MODULE lines ------------------------------------------------------------------------

@@ -104,16 +104,15 @@ def parse_path(path: str) -> SymbolId:
     return symbol
 
 
-def missing_module(debug_file: object, debug_id: object,
-                   code_file: object = None) -> str | None:
-    """``<debug_file>/<debug_id>`` of a module of a walked dump, as the stack walker would
-    look its symbols up (the leaf of the debug file, else of the code file), or None when
-    it has no usable identity."""
+def module_symbol(debug_file: object, debug_id: object,
+                  code_file: object = None) -> SymbolId | None:
+    """The symbol file the stack walker looks up for a module of a walked dump (named by the
+    leaf of its debug file, else of its code file), or None when it has no usable identity."""
     name = debug_file if isinstance(debug_file, str) and debug_file else code_file
     if not isinstance(name, str) or not isinstance(debug_id, str):
         return None
     leaf = re.split(r"[/\\]", name)[-1]
     try:
-        return SymbolId.of(leaf, debug_id).module
+        return SymbolId.of(leaf, debug_id)
     except SymbolError:
         return None

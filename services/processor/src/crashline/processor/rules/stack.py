@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from crashline.common.symbols import missing_module
+from crashline.common.symbols import module_symbol
 from crashline.processor.pipeline import Crash, Rule
 
 MAX_FRAMES = 500
@@ -158,10 +158,10 @@ class MissingSymbolsRule(Rule):
             if module.get("code_id"):
                 parts.append(module["code_id"])
             missing.append("/".join(parts))
-            symbol_file = missing_module(module.get("debug_file"), module.get("debug_id"),
-                                         module.get("filename"))
-            if symbol_file and symbol_file not in files:
-                files.append(symbol_file)
+            symbol = module_symbol(module.get("debug_file"), module.get("debug_id"),
+                                   module.get("filename"))
+            if symbol and symbol.module not in files:
+                files.append(symbol.module)
         if missing:
             crash.processed["missing_symbols"] = ";".join(missing)
         if files:
