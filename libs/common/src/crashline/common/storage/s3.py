@@ -82,9 +82,9 @@ class S3ObjectStore(ObjectStore):
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot write s3://{self.bucket}/{key}: {exc}") from exc
 
-    def get(self, key: str) -> bytes:
+    def _get_object(self, key: str) -> dict:
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _MISSING:
                 raise CrashNotFound(key) from exc
@@ -92,15 +92,12 @@ class S3ObjectStore(ObjectStore):
         except BotoCoreError as exc:
             raise StorageError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
 
+    def get(self, key: str) -> bytes:
+        with self.open(key)[0] as body:
+            return body.read()
+
     def open(self, key: str) -> tuple[BinaryIO, int]:
-        try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING:
-                raise CrashNotFound(key) from exc
-            raise StorageError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
+        answer = self._get_object(key)
         return _Body(answer["Body"], f"s3://{self.bucket}/{key}"), answer["ContentLength"]
 
     def exists(self, key: str) -> bool:
