@@ -241,6 +241,6 @@ def test_missing_symbols_report_and_reprocessing(env, web_search):
 
 
 def test_report_parameters_are_checked(env):
-    for params in ({"days": "0"}, {"limit": "5000"}, {"nope": "1"}):
+    for params in ({"days": "0"}, {"limit": "501"}, {"nope": "1"}):
         assert env["client"].simulate_get("/api/MissingSymbols/", params=params
                                           ).status_code == 400

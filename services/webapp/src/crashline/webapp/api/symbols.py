@@ -36,7 +36,8 @@ class MissingSymbolsParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     days: int = Field(7, ge=1, le=365, description="Crashes of the last N days")
     product: list[str] | None = Field(None, max_length=50, description="Only these products")
-    limit: int = Field(100, ge=1, le=1000, description="Most symbol files to list")
+    # symbol files x products x versions stays within the engine's default bucket limit
+    limit: int = Field(100, ge=1, le=500, description="Most symbol files to list")
 
 
 class UploadSymbolsResource(Resource):
