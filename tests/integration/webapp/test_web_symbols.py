@@ -83,10 +83,10 @@ def stored_keys(env) -> set[str]:
         if root.is_dir() else set()
 
 
-def test_upload_serve_and_upload_again(env, corpus):
-    source = next((corpus / "symbols").rglob("*.sym"))
-    data = source.read_bytes()
-    path = str(source.relative_to(corpus / "symbols"))
+def test_upload_serve_and_upload_again(env):
+    data = sym("serve.pdb", debug_id(20), b"".join(b"FUNC %x 10 0 f%d\n" % (16 * n, n)
+                                                  for n in range(50_000)))
+    path = path_of("serve.pdb", debug_id(20))
     first = upload(env, zipped({path: data}))
     assert first.status_code == 201, first.text
     assert first.json["files"] == [{"path": path, "size": len(data), "status": "stored"}]
