@@ -223,3 +223,38 @@ def test_entry_count_agrees_with_zipfile(tmp_path, zip64, comment):
         assert entries == len(z.infolist())
         assert directory_size == sum(46 + len(i.filename.encode()) + len(i.extra)
                                      + len(i.comment) for i in z.infolist())
+
+
+# -- crashline upload-symbols ---------------------------------------------------------------
+def test_a_folder_is_uploaded_where_each_module_line_says(tmp_path):
+    from crashline.common.symbols.cli import batches, find_symbols, plan
+
+    other = "ABCDEF0123456789ABCDEF01234567891"
+    (tmp_path / "loose").mkdir()
+    (tmp_path / "loose" / "whatever.sym").write_bytes(sym("libxul.so", other, os_name="Linux"))
+    in_layout = tmp_path / PATH
+    in_layout.parent.mkdir(parents=True)
+    in_layout.write_bytes(sym())
+    found = list(find_symbols(tmp_path))
+    assert sorted(s.path for s, _ in found) == sorted(
+        [PATH, f"libxul.so/{other}/libxul.so.sym"])
+    assert [len(b) for b in batches(found, max_bytes=10**9, max_files=1)] == [1, 1]
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    uploads = plan([tmp_path / "loose"], scratch, 10**9, 100)
+    upload = next(uploads)  # each batch's zip lives until the next one is asked for
+    with zipfile.ZipFile(upload.path) as archive:
+        assert archive.namelist() == [f"libxul.so/{other}/libxul.so.sym"]
+    assert list(uploads) == [] and list(scratch.iterdir()) == []
+
+
+def test_a_file_in_the_layout_under_another_modules_path_is_refused(tmp_path):
+    from crashline.common.symbols.cli import find_symbols
+
+    other = "ABCDEF0123456789ABCDEF01234567891"
+    wrong = tmp_path / PATH
+    wrong.parent.mkdir(parents=True)
+    wrong.write_bytes(sym(debug_id=other))
+    with pytest.raises(SymbolError, match="MODULE line is for"):
+        list(find_symbols(tmp_path))
