@@ -40,6 +40,9 @@ def _test_env(tmp_root: Path) -> dict[str, str]:
         "CRASHLINE_SEARCH_ENGINE": base.search_engine.value,
         "CRASHLINE_SEARCH_URL": base.search_url,
         "CRASHLINE_LOG_FORMAT": "text",
+        # No symbol store unless a test starts a webapp for it (harness.services.pipeline):
+        # a processor must not ask whatever serves the default port.
+        "CRASHLINE_SYMBOLS_STORE_URL": "",
     }
     if base.s3_endpoint_url:
         env["CRASHLINE_S3_ENDPOINT_URL"] = base.s3_endpoint_url

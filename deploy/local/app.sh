@@ -39,6 +39,8 @@ export CRASHLINE_STORAGE_PATH=${CRASHLINE_STORAGE_PATH:-$DATA_DIR/crashes}
 # Breakpad symbol files (<debug_file>/<debug_id>/<name>.sym) dropped here symbolicate stacks.
 export CRASHLINE_SYMBOLS_DIRS=${CRASHLINE_SYMBOLS_DIRS:-$DATA_DIR/symbols}
 export CRASHLINE_SYMBOLS_CACHE_DIR=${CRASHLINE_SYMBOLS_CACHE_DIR:-$DATA_DIR/symbols-cache}
+# Uploaded symbols (POST /api/UploadSymbols/) reach the processors through the webapp.
+export CRASHLINE_SYMBOLS_STORE_URL=${CRASHLINE_SYMBOLS_STORE_URL-http://$WEBAPP_BIND/symbols/}
 
 [[ $PROCESSOR_INSTANCES =~ ^[0-9]+$ ]] || die "processor: CRASHLINE_PROCESSOR_INSTANCES must be a number, got '$PROCESSOR_INSTANCES'"
 

@@ -115,7 +115,8 @@ def stackwalker_command() -> str:
 def pipeline(env: Mapping[str, str], tmp: Path, symbol_dirs: list[str],
              webapp_env: Mapping[str, str] | None = None) -> Iterator[dict[str, ServiceProcess]]:
     """A collector, one processor worker and the webapp, ready, stopped on exit: the
-    services of an end-to-end or browser test (``webapp_env`` adds webapp settings).
+    services of an end-to-end or browser test (``webapp_env`` adds webapp settings). The
+    processor's symbol store is this webapp's symbol server, ahead of ``symbol_dirs``.
 
     The webapp does not rate-limit: its counters are per client address in the shared test
     database, where every suite polling from 127.0.0.1 (on this machine, any checkout's)
@@ -130,6 +131,7 @@ def pipeline(env: Mapping[str, str], tmp: Path, symbol_dirs: list[str],
         "processor": ServiceProcess("crashline-processor", {
             **env, "CRASHLINE_METRICS_PORT": str(worker_port),
             "CRASHLINE_SYMBOLS_DIRS": ",".join(symbol_dirs),
+            "CRASHLINE_SYMBOLS_STORE_URL": f"http://127.0.0.1:{webapp_port}/symbols/",
             "CRASHLINE_SYMBOLS_CACHE_DIR": str(tmp / "symbols-cache"),
             "CRASHLINE_STACKWALKER_COMMAND": stackwalker_command(),
             "CRASHLINE_PROCESSOR_IDLE_DELAY": "0.1"}, worker_port, tmp / "processor.log"),

@@ -54,6 +54,22 @@ def test_create_index_from_registry(backend):
     assert backend.existing_indices() == [index]
 
 
+def test_an_older_index_gets_the_fields_added_since(backend):
+    """An index made before a field joined the registry is given it on first use, so the
+    week's index in service keeps taking new fields."""
+    from crashline.common.fields import REGISTRY
+    from crashline.common.search.mapping import index_body
+
+    index = backend.namer.for_date(__import__("datetime").date(2026, 9, 18))
+    older = tuple(f for name, f in REGISTRY.items() if name != "missing_symbol_files")
+    backend._json("PUT", f"/{index}", index_body(older))
+    backend.ensure_index(index)
+    backend.index_document(index, "c1", {"missing_symbol_files": ["a.pdb/ABC", "b.pdb/DEF"]},
+                           refresh=True)
+    found = backend.search([index], {"query": {"term": {"missing_symbol_files": "b.pdb/DEF"}}})
+    assert [h["_id"] for h in found["hits"]["hits"]] == ["c1"]
+
+
 def test_index_get_search_aggregate(backend):
     crashes = [crash(n, "Fennec" if n % 3 else "Thunder", f"sig{n % 2}",
                      "2026-09-18T10:00:00+00:00") for n in range(9)]

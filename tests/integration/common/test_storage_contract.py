@@ -91,6 +91,17 @@ def test_missing_objects_raise_not_found(storage):
     assert storage.get_dump_names(cid) == []
 
 
+def test_open_streams_an_object_with_its_size(storage):
+    data = bytes(range(256)) * 5000
+    storage.store.put("v1/symbols/a.pdb/ABC/a.sym", data)
+    stream, size = storage.store.open("v1/symbols/a.pdb/ABC/a.sym")
+    with stream:
+        assert size == len(data)
+        assert stream.read(1000) + stream.read() == data
+    with pytest.raises(CrashNotFound):
+        storage.store.open("v1/symbols/a.pdb/ABC/missing.sym")
+
+
 def test_processed_crash_overwrite_is_idempotent(storage):
     cid = new_id()
     storage.put_processed_crash(cid, {"signature": "first"})

@@ -13,7 +13,7 @@ from harness.services import wait_for
 
 from crashline.common.crashid import Throttle, create_crash_id
 from crashline.common.failed import H_FAILED_AT, H_QUEUE, H_REASON, H_TRANSIENT, take_failed
-from crashline.common.queue import QueueError
+from crashline.common.queue import REASON_HEADER, QueueError
 from crashline.common.search.documents import search_document
 from crashline.common.settings import StorageBackend
 from crashline.common.storage import storage_from_settings
@@ -23,6 +23,7 @@ from crashline.crontabber.jobs import (
     bug_associations,
     failed_crashes,
     queue_metrics,
+    reprocess_symbols,
     republish_pending,
     search_maintenance,
     signatures,
@@ -240,6 +241,63 @@ def test_signature_first_dates_never_move_later(cron_settings, backends, cron_db
                     new: (late - dt.timedelta(hours=1), 20240401000000)}
     # run again: nothing to change
     assert signatures.run(context(cron_settings, backends, slot))["changed"] == 0
+
+
+# -- reprocess-symbols ---------------------------------------------------------------------------
+def drain_queue(queue, name: str) -> list:
+    messages = []
+    while (message := queue.get(name)) is not None:
+        messages.append(message)
+        queue.ack(message)
+    return messages
+
+
+def test_reprocess_symbols_queues_each_crash_once_and_lets_fresh_crashes_go_first(
+        cron_settings, backends, cron_db, queue):
+    search = backends.search
+    ident = uuid.uuid4().hex.upper() + "1"
+    module, other = f"late.pdb/{ident}", f"other.pdb/{ident}"
+
+    def crash(hours: float, missing: list[str]) -> str:
+        when = NOW - dt.timedelta(hours=hours)
+        crash_id = create_crash_id(when)
+        processed = {"uuid": crash_id, "date_processed": when.isoformat(),
+                     "missing_symbol_files": missing}
+        search.index_document(search.namer.for_date(when), crash_id,
+                              search_document(crash_id, processed), refresh=True)
+        return crash_id
+
+    recent = [crash(1, [module]), crash(5, [module, other]), crash(30, [module])]
+    crash(24 * 30, [module])  # older than the window
+    crash(2, [other])         # missed only what has not arrived
+    with cron_db.transaction() as cur:  # what an upload records (its own look failed)
+        cur.execute("INSERT INTO symbol_files (debug_file, debug_id, os, arch, size, crc32, "
+                    "uploaded_at) VALUES ('late.pdb', %s, 'windows', 'x86', 1, 1, %s)",
+                    (ident, NOW))
+    settings = cron_settings.model_copy(update={"symbols_reprocess_max_queued": 2})
+
+    # A fresh crash waits: nothing is queued, the crashes are kept for later.
+    queue.publish(queue.names.standard, "fresh")
+    result = reprocess_symbols.run(context(settings, backends))
+    assert (result["found"], result["queued"], result["waiting"]) == (3, 0, 3)
+    assert "fresh" in result["paused"]
+    assert [m.body for m in drain_queue(queue, queue.names.standard)] == ["fresh"]
+
+    # No more than the room in the reprocessing queue, oldest finds first, with the reason.
+    first = reprocess_symbols.run(context(settings, backends))
+    assert (first["found"], first["queued"], first["waiting"]) == (0, 2, 1)
+    assert reprocess_symbols.run(context(settings, backends))["queued"] == 0  # full
+    messages = drain_queue(queue, queue.names.reprocessing)
+    last = reprocess_symbols.run(context(settings, backends))
+    assert last["queued"] == 1 and last["waiting"] == 0
+    messages += drain_queue(queue, queue.names.reprocessing)
+    assert sorted(m.body for m in messages) == sorted(recent)
+    assert {m.header(REASON_HEADER) for m in messages} == {f"symbols arrived for {module}"}
+
+    # Run again (still within the grace time): each crash is queued once per symbol file.
+    again = reprocess_symbols.run(context(settings, backends))
+    assert (again["found"], again["queued"]) == (0, 0)
+    assert drain_queue(queue, queue.names.reprocessing) == []
 
 
 # -- bug-associations ----------------------------------------------------------------------------

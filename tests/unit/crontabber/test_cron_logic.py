@@ -4,13 +4,13 @@ back, which indices expire, which crashes verify-processed expects."""
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
 
 from crashline.common.crashid import Throttle, create_crash_id
 from crashline.common.failed import H_FAILED_AT, H_TRANSIENT, FailedCrash
 from crashline.common.ledger import KINDS
+from crashline.common.queue import Message
 from crashline.common.search import IndexNamer
 from crashline.crontabber.bugzilla import find_signatures
 from crashline.crontabber.jobs.failed_crashes import why_left
@@ -104,7 +104,7 @@ def failed(transient: str | None, failed_at: dt.datetime | None) -> FailedCrash:
         headers[H_TRANSIENT] = transient.encode()  # pika hands header strings over as bytes
     if failed_at is not None:
         headers[H_FAILED_AT] = failed_at.isoformat()
-    return FailedCrash(SimpleNamespace(headers=headers))
+    return FailedCrash(Message(queue="q", body="id", delivery_tag=1, headers=headers))
 
 
 @pytest.mark.parametrize("crash, requeues, expected", [

@@ -49,6 +49,7 @@ PRODUCED_BY_RULES: dict[str, str] = {
     "topmost_filenames": "TopMostFilesRule (symbols with source files)",
     "modules_in_stack": "ModulesInStackRule",
     "missing_symbols": "MissingSymbolsRule (a module on the stack without symbols)",
+    "missing_symbol_files": "MissingSymbolsRule (a module on the stack without symbols)",
     "crash_report_keys": "CrashReportKeysRule",
     "collector_notes": "CollectorMetadataRule (collector_metadata.collector_notes)",
     "java_stack_trace": "JavaStackTraceRule (JavaStackTrace annotation)",
@@ -71,6 +72,8 @@ CONDITIONAL: dict[str, str] = {
     "mac_boot_args": "MacBootArgsRule: only macOS dumps (test_generic_rules)",
     "has_mac_boot_args": "MacBootArgsRule: only macOS dumps (test_generic_rules)",
     "mac_crash_info": "MacCrashInfoRule: only macOS dumps (test_generic_rules)",
+    "signature_moved_from": "SignatureMoveRule: only when a reprocessing changes the "
+                            "signature (test_generic_rules)",
 }
 
 # Registry fields nothing produces yet (the reference computes them in rules we lack). They

@@ -46,6 +46,17 @@ def test_previous_notes_become_history(make_crash):
     assert processed["processor_history"] == ["old run", "older"]
 
 
+def test_the_reason_for_a_reprocessing_stays_in_the_history(make_crash):
+    pipeline = Pipeline({"default": []}, hostname="h")
+    crash = make_crash(processed={"processor_notes": "first run"})
+    crash.reason = "symbols arrived for app.pdb/ABC"
+    processed = pipeline.run(crash)
+    assert processed["processor_notes"].splitlines()[1] == \
+        "reprocessed: symbols arrived for app.pdb/ABC"
+    again = pipeline.run(make_crash(processed=processed))
+    assert "reprocessed: symbols arrived for app.pdb/ABC" in again["processor_history"][0]
+
+
 def test_default_starts_with_the_placeholder_signature(make_crash):
     processed = Pipeline({"default": []}).run(make_crash(processed={"signature": "old"}))
     assert processed["signature"] == EMPTY_SIGNATURE

@@ -24,6 +24,7 @@ from crashline.processor.rules.platform import CPUInfoRule, OSInfoRule, Platform
 from crashline.processor.rules.signature import (
     ShutdownHangCrashingThreadRule,
     SignatureGeneratorRule,
+    SignatureMoveRule,
 )
 from crashline.processor.rules.stack import (
     CrashingThreadInfoRule,
@@ -251,6 +252,40 @@ def test_modules_in_stack(make_crash):
 def test_missing_symbols(make_crash):
     processed = run(MissingSymbolsRule(), stack_crash(make_crash))
     assert processed["missing_symbols"] == "lib.pdb/2.0/BBB1/C0DE;other.pdb//CCC1"
+    assert "missing_symbol_files" not in processed  # no module has a real debug id
+
+
+def test_missing_symbol_files_name_what_the_stack_walker_looked_up(make_crash):
+    ids = [f"{n:X}" * 32 + "1" for n in (10, 11, 12)]
+    modules = [
+        {"filename": "app.exe", "debug_file": "c:\\build\\app.pdb", "debug_id": ids[0],
+         "missing_symbols": True},
+        {"filename": "libc.so.6", "debug_file": "", "debug_id": ids[1], "missing_symbols": True},
+        {"filename": "ok.dll", "debug_file": "ok.pdb", "debug_id": ids[2],
+         "missing_symbols": False},
+        {"filename": "again.exe", "debug_file": "app.pdb", "debug_id": ids[0],
+         "missing_symbols": True},
+    ]
+    crash = make_crash(processed=dump_with({"crashing_thread": 0}, [], modules=modules))
+    processed = run(MissingSymbolsRule(), crash)
+    assert processed["missing_symbol_files"] == [f"app.pdb/{ids[0]}", f"libc.so.6/{ids[1]}"]
+
+
+@pytest.mark.parametrize(("previous", "new", "moved_from"), [
+    ({}, "new_sig", None),                                           # first processing
+    ({"signature": "same"}, "same", None),                           # nothing moved
+    ({"signature": "lib.dll@0x10"}, "CrashHere", "lib.dll@0x10"),    # symbols arrived
+    ({"signature": "B", "signature_moved_from": "A"}, "B", "A"),     # kept until it moves
+    ({"signature": "B", "signature_moved_from": "A"}, "C", "B"),     # moved again
+])
+def test_signature_move(make_crash, previous, new, moved_from):
+    crash = make_crash(processed={"signature": new, "signature_moved_from": "stale"})
+    crash.previous = previous
+    processed = run(SignatureMoveRule(), crash)
+    assert processed.get("signature_moved_from") == moved_from
+    noted = [n for n in crash.notes if n.startswith("signature changed")]
+    assert noted == ([f"signature changed from {previous['signature']!r} to {new!r}"]
+                     if previous.get("signature", new) != new else [])
 
 
 def test_topmost_filenames_counts_inlines_first(make_crash):

@@ -35,10 +35,6 @@ def failure_headers(message: Message, reason: str, attempts: int,
     }
 
 
-def _text(value: object) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
-
-
 @dataclass
 class FailedCrash:
     message: Message
@@ -49,7 +45,7 @@ class FailedCrash:
 
     @property
     def reason(self) -> str:
-        return _text(self.message.headers.get(H_REASON))
+        return self.message.header(H_REASON)
 
     @property
     def attempts(self) -> int:
@@ -57,15 +53,15 @@ class FailedCrash:
 
     @property
     def queue(self) -> str:
-        return _text(self.message.headers.get(H_QUEUE))
+        return self.message.header(H_QUEUE)
 
     @property
     def failed_at(self) -> str:
-        return _text(self.message.headers.get(H_FAILED_AT))
+        return self.message.header(H_FAILED_AT)
 
     @property
     def transient(self) -> bool:
-        return _text(self.message.headers.get(H_TRANSIENT)) == "true"
+        return self.message.header(H_TRANSIENT) == "true"
 
     def failed_at_time(self) -> dt.datetime | None:
         return parse_timestamp(self.failed_at)

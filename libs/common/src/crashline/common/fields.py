@@ -302,6 +302,12 @@ FIELDS: tuple[FieldDef, ...] = (
        public=True),
     _f("missing_symbols", S, "Modules without symbols (file/version/debugid;...).",
        public=True),
+    _f("missing_symbol_files", E, "Symbol files the stack walker looked for and did not "
+       "find, as debug_file/debug_id (what to upload; see the missing-symbols report).",
+       public=True, reference=False),
+    _f("signature_moved_from", S, "The signature before a reprocessing changed it (symbols "
+       "that arrived late, new signature lists).", category="crash", public=True,
+       reference=False),
     _f("minidump_sha256_hash", S, "SHA-256 of the main minidump.", public=True,
        facetable=False),
     _f("stackwalk_version", S, "Version of the stack walker.", public=True),

@@ -37,6 +37,10 @@ CONNECTION_ERRORS = (
 # The longest wait between two connection attempts.
 RECONNECT_MAX_DELAY = 10.0
 
+# Message header saying why a crash is queued again; the processor notes it in the crash's
+# history.
+REASON_HEADER = "x-crashline-reason"
+
 
 class QueueError(Exception):
     """The broker could not be reached, or refused a message."""
@@ -83,6 +87,11 @@ class Message:
     @property
     def ruleset(self) -> str:
         return self.body.split(":", 1)[1] if ":" in self.body else "default"
+
+    def header(self, name: str) -> str:
+        """A header as text ('' if absent; pika may hand strings over as bytes)."""
+        value = self.headers.get(name)
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
 
 
 class RabbitMQ:
@@ -267,6 +276,9 @@ class ThreadLocalPublisher:
 
     def publish(self, queue: str, body: str, headers: Mapping[str, object] | None = None) -> None:
         self._client().publish(queue, body, headers)
+
+    def depth(self, queue: str) -> int:
+        return self._client().depth(queue)
 
     def check(self) -> None:
         self._client().check()

@@ -90,6 +90,12 @@ class CommonSettings(BaseSettings):
     public_annotations: CommaList = Field(default_factory=list)
     protected_annotations: CommaList = Field(default_factory=list)
 
+    # Crashes that missed symbols uploaded since are reprocessed if they are at most this many
+    # days old; at most this many of them wait in the reprocessing queue at once (more are
+    # queued as it empties, and none while fresh crashes wait).
+    symbols_reprocess_days: int = Field(7, ge=1)
+    symbols_reprocess_max_queued: int = Field(1000, ge=1)
+
     # Metrics HTTP server for services without their own web server
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9101

@@ -57,3 +57,9 @@ LEDGER_UNBALANCED = Gauge("crashline_ledger_unbalanced_hours",
                           "Closed hours, among those still checked, whose counts differ.")
 LEDGER_LAST_HOUR = Gauge("crashline_ledger_last_hour_crashes",
                          "Crashes of the last counted hour, by stage.", ["stage"])
+SYMBOLS_REPROCESS_QUEUED = Counter("crashline_symbols_reprocess_queued_total",
+                                   "Crashes queued for reprocessing because symbols they "
+                                   "missed arrived.")
+SYMBOLS_REPROCESS_WAITING = Gauge("crashline_symbols_reprocess_waiting",
+                                  "Crashes waiting to be queued for reprocessing because "
+                                  "symbols they missed arrived.")

@@ -10,6 +10,7 @@ from crashline.crontabber.jobs import (
     ledger,
     prune_log,
     queue_metrics,
+    reprocess_symbols,
     republish_pending,
     search_maintenance,
     signatures,
@@ -44,6 +45,9 @@ JOBS: tuple[Job, ...] = (
     # No backfill: each run counts every hour of its window not yet balanced.
     Job("ledger", Schedule.parse("1h"), ledger.run,
         "Count each closed hour's crashes received, stored, processed and indexed."),
+    Job("reprocess-symbols", Schedule.parse("1m"), reprocess_symbols.run,
+        "Queue the recent crashes that missed symbols uploaded since, a few at a time, "
+        "while no fresh crash waits."),
     Job("prune-log", Schedule.parse("7d", "05:00"), prune_log.run,
         "Delete run-log rows older than the log retention."),
 )

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from crashline.common.failed import failure_headers
-from crashline.common.queue import Message, QueueError, QueueNames, RabbitMQ
+from crashline.common.queue import REASON_HEADER, Message, QueueError, QueueNames, RabbitMQ
 from crashline.common.retry import Backoff
 from crashline.processor.failures import RetrySchedule
 from crashline.processor.processor import CrashProcessor, Job, Outcome, Result
@@ -161,7 +161,8 @@ class Consumer:
             if not message.body.strip() or message.body.strip() == "test":
                 self._settle(message, Outcome(Result.MISSING, "empty or test message"))
                 continue
-            job = Job(crash_id=message.crash_id, ruleset=message.ruleset)
+            job = Job(crash_id=message.crash_id, ruleset=message.ruleset,
+                      reason=message.header(REASON_HEADER))
             self.work.put(InFlight(message, job))
         return fetched
 

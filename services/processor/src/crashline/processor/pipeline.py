@@ -37,6 +37,8 @@ class Crash:
     tmpdir: Path
     ruleset: str = "default"
     notes: list[str] = field(default_factory=list)
+    previous: dict[str, Any] = field(default_factory=dict)  # the last result, to read only
+    reason: str = ""  # why it is processed again
 
     def note(self, message: str) -> None:
         self.notes.append(message)
@@ -96,6 +98,8 @@ class Pipeline:
         if crash.ruleset == "default":
             processed["signature"] = EMPTY_SIGNATURE
         crash.notes.insert(0, f">>> Start processing: {started} ({self.hostname})")
+        if crash.reason:
+            crash.notes.insert(1, f"reprocessed: {crash.reason}")
 
         for rule in self.rulesets[crash.ruleset]:
             begun = time.perf_counter()

@@ -57,6 +57,7 @@ class Job:
     ruleset: str = "default"
     attempt: int = 1
     processed: dict | None = None  # set once processing succeeded; a retry only saves
+    reason: str = ""  # why it was queued again, noted in its history
 
 
 class CrashProcessor:
@@ -92,7 +93,7 @@ class CrashProcessor:
                 validate_crash_id(job.crash_id)
                 self.pipeline.check_ruleset(job.ruleset)
                 if job.processed is None:
-                    job.processed = self.process(job.crash_id, job.ruleset)
+                    job.processed = self.process(job.crash_id, job.ruleset, job.reason)
             except Exception as exc:
                 done(self._failed(job, exc))
                 return
@@ -140,8 +141,9 @@ class CrashProcessor:
         return Outcome(Result.FAILED, reason)
 
     # -- the parts ------------------------------------------------------------------------
-    def process(self, crash_id: str, ruleset: str = "default") -> dict:
-        """Run the pipeline over the stored raw crash and return the processed crash."""
+    def process(self, crash_id: str, ruleset: str = "default", reason: str = "") -> dict:
+        """Run the pipeline over the stored raw crash and return the processed crash;
+        ``reason``: why it is processed again."""
         raw_crash = self.storage.get_raw_crash(crash_id)
         try:
             previous = self.storage.get_processed_crash(crash_id)
@@ -162,7 +164,8 @@ class CrashProcessor:
                 path.write_bytes(self.storage.get_dump(crash_id, name))
                 dumps[name] = path
             crash = Crash(crash_id=crash_id, raw_crash=raw_crash, dumps=dumps,
-                          processed=base, tmpdir=tmpdir, ruleset=ruleset)
+                          processed=base, tmpdir=tmpdir, ruleset=ruleset,
+                          previous=previous or {}, reason=reason)
             return self.pipeline.run(crash)
         finally:
             self._clean(tmpdir)

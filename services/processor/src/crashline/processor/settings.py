@@ -40,9 +40,13 @@ class ProcessorSettings(CommonSettings):
     stackwalker_timeout: float = Field(120.0, gt=0)
     stackwalker_memory_limit_mb: int = Field(4096, ge=0)  # 0: no limit
     stackwalker_max_output_mb: int = Field(256, ge=1)
+    # Symbols: the symbol store (the webapp's symbol server; empty: none) first, then the
+    # folders and symbol servers configured here. Downloads are cached, within a bound.
+    symbols_store_url: str = "http://127.0.0.1:8080/symbols/"
     symbols_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     symbols_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     symbols_cache_dir: Path = Path(".local/data/symbols-cache")
+    symbols_cache_max_mb: int = Field(4096, ge=1)
     processor_tmp_dir: Path | None = None  # worker threads' scratch folders; None: the system's
 
     # A deployment's own rules (package.module:RuleClass, comma-separated), run after the

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import orjson
 
+from crashline.processor.symbol_cache import SymbolCache
+
 log = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 10
@@ -76,6 +78,7 @@ class Stackwalker:
         symbols_dirs: Sequence[Path] = (),
         symbols_urls: Sequence[str] = (),
         cache_dir: Path | None = None,
+        cache_max_bytes: int | None = None,
         timeout: float = 120.0,
         memory_limit_mb: int = 0,
         max_output_bytes: int = 256 * 1024 * 1024,
@@ -84,6 +87,10 @@ class Stackwalker:
         self.symbols_dirs = [Path(d) for d in symbols_dirs]
         self.symbols_urls = list(symbols_urls)
         self.cache_dir = Path(cache_dir).resolve() if cache_dir else None
+        # The walker's downloads are built here, then renamed into the cache (one filesystem).
+        self.downloads = self.cache_dir.parent / ".symbols-tmp" if self.cache_dir else None
+        self.cache = (SymbolCache(self.cache_dir, cache_max_bytes, self.downloads)
+                      if self.cache_dir is not None and cache_max_bytes is not None else None)
         self.timeout = timeout
         self.memory_limit_mb = memory_limit_mb
         self.max_output_bytes = max_output_bytes
@@ -91,11 +98,15 @@ class Stackwalker:
 
     @classmethod
     def from_settings(cls, settings) -> Stackwalker:
+        """Symbols are looked up in the symbol store first (the webapp's symbol server), then
+        in the configured folders and servers."""
+        store = [settings.symbols_store_url] if settings.symbols_store_url else []
         return cls(
             settings.stackwalker_command,
             symbols_dirs=settings.symbols_dirs,
-            symbols_urls=settings.symbols_urls,
+            symbols_urls=list(dict.fromkeys([*store, *settings.symbols_urls])),
             cache_dir=settings.symbols_cache_dir,
+            cache_max_bytes=settings.symbols_cache_max_mb * 1024 * 1024,
             timeout=settings.stackwalker_timeout,
             memory_limit_mb=settings.stackwalker_memory_limit_mb,
             max_output_bytes=settings.stackwalker_max_output_mb * 1024 * 1024,
@@ -165,15 +176,12 @@ class Stackwalker:
         output = workdir / f"{name}.stackwalk.json"
         log_file = workdir / f"{name}.stackwalk.log"
         evil_json.write_text(json.dumps(annotations, default=str), "utf-8")
-        symbols_tmp = None
         if self.cache_dir is not None:
-            # The download folder must share a filesystem with the cache (atomic renames).
-            symbols_tmp = self.cache_dir.parent / ".symbols-tmp"
-            for folder in (symbols_tmp, self.cache_dir):
+            for folder in (self.downloads, self.cache_dir):
                 if not folder.is_dir():  # a stat, where mkdir(exist_ok) raises and catches
                     folder.mkdir(parents=True, exist_ok=True)
 
-        argv = self.argv(dump, evil_json, output, log_file, symbols_tmp)
+        argv = self.argv(dump, evil_json, output, log_file, self.downloads)
         started = time.monotonic()
         rc, timed_out = self._run(argv, result, name)
         result.seconds = time.monotonic() - started
@@ -182,6 +190,8 @@ class Stackwalker:
 
         if rc == 0 and output.is_file():
             result.json_dump = self._parse(output, result, name)
+        if self.cache is not None:
+            self.cache.used(result.json_dump)
         status = result.json_dump.get("status") or STATUS_UNKNOWN
         if rc == -signal.SIGXFSZ or (rc and output.is_file()
                                        and output.stat().st_size >= self.max_output_bytes):

@@ -42,6 +42,7 @@ from crashline.webapp.api.supersearch import (
     SuperSearchResource,
     SuperSearchUnredactedResource,
 )
+from crashline.webapp.api.symbols import MissingSymbolsResource, UploadSymbolsResource
 from crashline.webapp.api.versions import NoOpResource, VersionStringResource
 from crashline.webapp.auth.middleware import TOKEN_HEADER, AuthMiddleware, is_api
 from crashline.webapp.auth.store import AccountStore
@@ -57,6 +58,7 @@ from crashline.webapp.ratelimit import RateLimiter, RateLimitMiddleware
 from crashline.webapp.services import Services
 from crashline.webapp.settings import WebappSettings, get_webapp_settings
 from crashline.webapp.supersearch.service import SuperSearch
+from crashline.webapp.symbols import SymbolServerResource, SymbolService
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,7 @@ def create_app(settings: WebappSettings | None = None,
     crashes = CrashService(services, priority, annotations)
     catalog = Catalog(services.db)
     records = PipelineRecords(services.db)
+    symbols = SymbolService(services, settings, search.indices)
     resources: list[Resource] = [
         SuperSearchResource(search),
         SuperSearchUnredactedResource(search),
@@ -191,13 +194,16 @@ def create_app(settings: WebappSettings | None = None,
         MissingProcessedCrashResource(records),
         LedgerResource(records),
         LedgerCrashesResource(records),
+        UploadSymbolsResource(symbols),
+        MissingSymbolsResource(symbols),
     ]
     for resource in resources:
         app.add_route(f"/api/{resource.name}", resource)
     app.add_route("/api/openapi.json", OpenAPIResource(resources))
     app.add_route("/api", ApiIndex(resources))
     app.add_route("/api/{name}", UnknownService())
-    add_pages(app, settings, search, crashes, catalog)
+    app.add_route("/symbols/{debug_file}/{debug_id}/{file_name}", SymbolServerResource(symbols))
+    add_pages(app, settings, search, crashes, catalog, symbols)
 
     add_health_routes(app, "crashline-webapp", {
         "database": services.db.check,

@@ -70,6 +70,13 @@ def _operation(resource: Resource, op: Operation) -> dict:
                     "required": [p["name"] for p in params if p["required"]]}}}}
         else:
             doc["parameters"] = params
+    if op.file_upload:
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        doc["requestBody"] = {"required": True, "content": {
+            "application/zip": binary, "text/plain": binary,
+            "application/octet-stream": binary,
+            "multipart/form-data": {"schema": {"type": "object", "additionalProperties": {
+                "type": "string", "format": "binary"}}}}}
     if op.json_body is not None:
         doc["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": op.json_body.model_json_schema(by_alias=True)}}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, field_validator
 
@@ -55,6 +56,15 @@ class WebappSettings(CommonSettings):
     webapp_source_urls: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SOURCE_URLS))
     # A version is active (listed on the product pages) if it crashed in the last N days.
     webapp_active_days: int = Field(30, ge=1, le=365)
+
+    # Symbol uploads (POST /api/UploadSymbols/): one request's body, the files of one
+    # upload (archive entries), what they may inflate to in all and by how much, and where
+    # they are unpacked and checked before anything is stored (None: the system's temp).
+    symbols_upload_max_bytes: int = Field(2 << 30, ge=1)
+    symbols_upload_max_files: int = Field(10_000, ge=1)
+    symbols_upload_max_inflated_bytes: int = Field(8 << 30, ge=1)
+    symbols_upload_max_ratio: float = Field(100.0, gt=1)
+    symbols_upload_tmp_dir: Path | None = None
 
     @field_validator("webapp_source_urls")
     @classmethod

@@ -3,7 +3,7 @@ recorded in ``schema_migrations``. Safe to run twice and from several processes 
 advisory lock serialises runners).
 
 Numbering: 0001-0099 foundation, 0100s collector, 0200s processor, 0300s webapp,
-0400s crontabber, so parallel work never collides.
+0400s crontabber, 0700s symbols, so parallel work never collides.
 """
 
 from __future__ import annotations

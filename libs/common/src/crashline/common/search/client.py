@@ -188,18 +188,25 @@ class SearchBackend:
 
     # -- the interface ------------------------------------------------------------------
     def ensure_index(self, name: str) -> None:
-        """Create the index from the field registry unless it exists (safe under races)."""
+        """Create the index from the field registry unless it exists (safe under races); an
+        index that exists gets the fields added to the registry since it was made."""
         if name in self._known_indices:
             return
+        body = index_body(shards=self.shards, replicas=self.replicas)
         try:
             self._request("HEAD", f"/{name}")
         except NotFound:
             try:
-                self._json("PUT", f"/{name}",
-                           index_body(shards=self.shards, replicas=self.replicas))
+                self._json("PUT", f"/{name}", body)
             except SearchError as exc:
                 if "resource_already_exists" not in str(exc):
                     raise
+        else:
+            try:
+                self._json("PUT", f"/{name}/_mapping",
+                           {"properties": body["mappings"]["properties"]})
+            except DocumentRejected as exc:  # a field's type changed: new indices get it
+                log.warning("cannot bring the mapping of %s up to date: %s", name, exc)
         self._known_indices.add(name)
 
     def index_document(self, index: str, doc_id: str, document: dict, refresh: bool = False):

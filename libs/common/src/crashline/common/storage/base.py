@@ -9,6 +9,7 @@ collector's crash mover's.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 from abc import ABC, abstractmethod
@@ -49,6 +50,12 @@ class ObjectStore(ABC):
     @abstractmethod
     def get(self, key: str) -> bytes:
         """Return the object, or raise :class:`CrashNotFound`."""
+
+    def open(self, key: str) -> tuple[BinaryIO, int]:
+        """A stream of the object and its size, for objects too big to hold in memory (the
+        caller closes it); raise :class:`CrashNotFound`. Backends override this to stream."""
+        data = self.get(key)
+        return io.BytesIO(data), len(data)
 
     @abstractmethod
     def exists(self, key: str) -> bool: ...

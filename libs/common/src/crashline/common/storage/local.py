@@ -73,6 +73,15 @@ class LocalObjectStore(ObjectStore):
         except OSError as exc:
             raise StorageError(f"cannot read {key}: {exc}") from exc
 
+    def open(self, key: str) -> tuple[BinaryIO, int]:
+        try:
+            f = self._path(key).open("rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise CrashNotFound(key) from exc
+        except OSError as exc:
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+        return f, os.fstat(f.fileno()).st_size
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 

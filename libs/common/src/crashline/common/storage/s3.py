@@ -14,6 +14,29 @@ from crashline.common.storage.base import CrashNotFound, ObjectStore, StorageErr
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
+class _Body:
+    """A streamed S3 object whose read errors are :class:`StorageError` like every other."""
+
+    def __init__(self, body, where: str):
+        self._body = body
+        self._where = where
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._body.read(size if size >= 0 else None)
+        except (BotoCoreError, OSError) as exc:
+            raise StorageError(f"cannot read {self._where}: {exc}") from exc
+
+    def close(self) -> None:
+        self._body.close()
+
+    def __enter__(self) -> _Body:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 class S3ObjectStore(ObjectStore):
     def __init__(
         self,
@@ -59,15 +82,23 @@ class S3ObjectStore(ObjectStore):
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot write s3://{self.bucket}/{key}: {exc}") from exc
 
-    def get(self, key: str) -> bytes:
+    def _get_object(self, key: str) -> dict:
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _MISSING:
                 raise CrashNotFound(key) from exc
             raise StorageError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
+
+    def get(self, key: str) -> bytes:
+        with self.open(key)[0] as body:
+            return body.read()
+
+    def open(self, key: str) -> tuple[BinaryIO, int]:
+        answer = self._get_object(key)
+        return _Body(answer["Body"], f"s3://{self.bucket}/{key}"), answer["ContentLength"]
 
     def exists(self, key: str) -> bool:
         try:

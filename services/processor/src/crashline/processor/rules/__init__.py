@@ -36,6 +36,7 @@ from crashline.processor.rules.platform import (
 from crashline.processor.rules.signature import (
     ShutdownHangCrashingThreadRule,
     SignatureGeneratorRule,
+    SignatureMoveRule,
 )
 from crashline.processor.rules.stack import (
     CrashInconsistenciesRule,
@@ -74,7 +75,8 @@ def default_rulesets(stackwalker: Stackwalker, signature_rule: SignatureGenerato
                      ) -> dict[str, list[Rule]]:
     """``default`` (the whole pipeline, with ``extra_rules`` before signature generation) and
     ``regenerate_signature`` (signature rules only)."""
-    signature_rules: list[Rule] = [signature_rule, ShutdownHangCrashingThreadRule()]
+    signature_rules: list[Rule] = [signature_rule, ShutdownHangCrashingThreadRule(),
+                                   SignatureMoveRule()]
     default: list[Rule] = [
         DeNullRule(),
         DeNoneRule(),

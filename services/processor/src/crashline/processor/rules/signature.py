@@ -1,4 +1,4 @@
-"""Signature generation (the shared generator) and its one follow-up."""
+"""Signature generation (the shared generator) and its follow-ups."""
 
 from __future__ import annotations
 
@@ -30,3 +30,19 @@ class ShutdownHangCrashingThreadRule(Rule):
 
     def action(self, crash: Crash) -> None:
         crash.processed["crashing_thread"] = 0
+
+
+class SignatureMoveRule(Rule):
+    """``signature_moved_from``: the signature a crash had before a reprocessing changed it
+    (symbols that arrived late, new signature lists), kept until it changes again, so a
+    signature report can say where its crashes came from and where they went."""
+
+    def action(self, crash: Crash) -> None:
+        old = crash.previous.get("signature")
+        new = crash.processed.get("signature")
+        crash.processed.pop("signature_moved_from", None)
+        if isinstance(old, str) and old and old != new:
+            crash.processed["signature_moved_from"] = old
+            crash.note(f"signature changed from {old!r} to {new!r}")
+        elif old == new and crash.previous.get("signature_moved_from"):
+            crash.processed["signature_moved_from"] = crash.previous["signature_moved_from"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from crashline.common.symbols import module_symbol
 from crashline.processor.pipeline import Crash, Rule
 
 MAX_FRAMES = 500
@@ -142,10 +143,13 @@ class ModulesInStackRule(Rule):
 
 class MissingSymbolsRule(Rule):
     """``debug_file/version/debug_id[/code_id]`` of each module without symbols (what to
-    upload to make these crashes readable)."""
+    upload to make these crashes readable), and ``missing_symbol_files``: each of those
+    symbol files as the stack walker looks it up (``debug_file/debug_id``), which the
+    missing-symbols report counts and the reprocessing of late symbols looks for."""
 
     def action(self, crash: Crash) -> None:
         missing = []
+        files = []
         for module in _list(_dict(crash.processed.get("json_dump")).get("modules")):
             if not isinstance(module, dict) or not module.get("missing_symbols"):
                 continue
@@ -154,8 +158,14 @@ class MissingSymbolsRule(Rule):
             if module.get("code_id"):
                 parts.append(module["code_id"])
             missing.append("/".join(parts))
+            symbol = module_symbol(module.get("debug_file"), module.get("debug_id"),
+                                   module.get("filename"))
+            if symbol and symbol.module not in files:
+                files.append(symbol.module)
         if missing:
             crash.processed["missing_symbols"] = ";".join(missing)
+        if files:
+            crash.processed["missing_symbol_files"] = files
 
 
 class ThreadCountRule(Rule):

@@ -37,6 +37,7 @@ class Operation:
     permission: str | None = None
     responses: dict[int, str] = field(default_factory=dict)
     binary: bool = False                          # may answer with a file
+    file_upload: bool = False                     # takes files as its body
     description: str = ""
 
 
@@ -88,15 +89,40 @@ def read_body(req: falcon.Request) -> bytes:
                          headers={"Connection": "close"})  # do not drain the rest
     if req.content_length is not None and req.content_length > MAX_BODY_BYTES:
         raise too_large
-    chunked = "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
-    # Falcon bounds its own stream by Content-Length (none: nothing); the server's stream
-    # decodes a chunked body and ends with it.
-    stream = req.stream if chunked and req.content_length is None else req.bounded_stream
-    body = stream.read(MAX_BODY_BYTES + 1)
+    body = body_stream(req).read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
         raise too_large
     req.context.body = body
     return body
+
+
+def body_stream(req: falcon.Request):
+    """The request body as a stream. Falcon bounds its own stream by Content-Length (none:
+    nothing); the server's stream decodes a chunked body and ends with it."""
+    chunked = "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
+    return req.stream if chunked and req.content_length is None else req.bounded_stream
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BoundedReader:
+    """Reads a request body and raises :class:`BodyTooLarge` past ``limit`` bytes: the bound
+    of a body too big for memory (spooled to disk), chunked bodies included."""
+
+    def __init__(self, stream, limit: int):
+        self.stream = stream
+        self.limit = limit
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        room = self.limit + 1 - self.read_bytes
+        data = self.stream.read(room if size is None or size < 0 else min(size, room))
+        self.read_bytes += len(data)
+        if self.read_bytes > self.limit:
+            raise BodyTooLarge(f"Request body larger than {self.limit} bytes")
+        return data
 
 
 def json_body(req: falcon.Request) -> object:

@@ -31,8 +31,10 @@ Params = Mapping[str, list[str]] | Iterable[tuple[str, str]]
 
 
 def is_page(req: falcon.Request) -> bool:
-    """Pages, their static files and their errors (not the API, health or metrics)."""
-    return not (is_api(req) or req.path.startswith("/__") or req.path == "/metrics")
+    """Pages, their static files and their errors (not the API, the symbol server, health
+    or metrics)."""
+    return not (is_api(req) or req.path.startswith(("/__", "/symbols/"))
+                or req.path == "/metrics")
 
 
 def _pairs(params: Params | None) -> list[tuple[str, str]]:

@@ -17,15 +17,17 @@ from crashline.webapp.pages.report import ReportPage, ReprocessPage
 from crashline.webapp.pages.search import QuickSearchPage, SearchPage
 from crashline.webapp.pages.signature import SignaturePage
 from crashline.webapp.pages.sources import SourceLinks
+from crashline.webapp.pages.symbols import MissingSymbolsPage
 from crashline.webapp.pages.topcrashers import TopCrashersPage
 from crashline.webapp.settings import WebappSettings
 from crashline.webapp.supersearch.service import SuperSearch
+from crashline.webapp.symbols import SymbolService
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
 def add_pages(app: falcon.App, settings: WebappSettings, search: SuperSearch,
-              crashes: CrashService, catalog: Catalog) -> None:
+              crashes: CrashService, catalog: Catalog, symbols: SymbolService) -> None:
     renderer = Renderer()
     ctx = PageContext(settings, renderer, search, crashes, catalog,
                       SourceLinks(settings.webapp_source_urls))
@@ -40,3 +42,4 @@ def add_pages(app: falcon.App, settings: WebappSettings, search: SuperSearch,
     app.add_route("/report/reprocess/{crash_id}", ReprocessPage(ctx))
     app.add_route("/topcrashers", TopCrashersPage(ctx))
     app.add_route("/signature", SignaturePage(ctx))
+    app.add_route("/missing-symbols", MissingSymbolsPage(ctx, symbols))

@@ -79,7 +79,7 @@ class SignaturePage(Page):
             "_results_number": [str(PER_PAGE)],
             "_results_offset": [str((params.page - 1) * PER_PAGE)],
             "_facets": [*SUMMARY_FACETS, params.aggregation, "_histogram.uptime",
-                        "_cardinality.install_time"],
+                        "_cardinality.install_time", "signature_moved_from"],
             "_aggs.product.version": ["_cardinality.install_time"],
             "_histogram.date": [params.graph],
             "_histogram_interval.date": ["day"],
@@ -95,6 +95,11 @@ class SignaturePage(Page):
             f"Crashes by {params.aggregation}", [(str(f["term"]), f["count"])
                                                  for f in aggregation[:15]],
             x_label="Crashes", y_label=params.aggregation)
+        # Where crashes went when a reprocessing changed their signature (symbols that
+        # arrived late): the crashes now elsewhere that had this one before.
+        moved_away = self.search(req, {
+            **filters, "signature_moved_from": [exact(signature)], "_results_number": ["0"],
+            "_facets": ["signature"], "_facets_size": ["20"]})["facets"].get("signature", [])
         comments = None
         if principal.has(VIEW_PII):
             comments = self.search(req, {
@@ -128,5 +133,6 @@ class SignaturePage(Page):
             installs=(facets.get("cardinality_install_time") or {}).get("value", 0),
             uptime=uptime_buckets(facets.get("histogram_uptime", [])), chart=chart,
             aggregation=aggregation, aggregation_chart=aggregation_chart,
+            moved_here=facets.get("signature_moved_from", []), moved_away=moved_away,
             comments=comments, first=first, bugs=sorted(bugs.items(), reverse=True),
             pages=-(-min(result["total"], MAX_WINDOW) // PER_PAGE), per_page=PER_PAGE)
