@@ -1,15 +1,24 @@
-"""Collector benchmark: accepted crashes per second, latency, and memory per worker.
+"""Collector benchmark: accepted crashes per second and latency beside the bare WSGI limit,
+and memory per worker.
 
 Starts ``crashline-collector`` (gunicorn, the recommended gevent workers for 2 cores) with
 local-disk storage and then with S3 (the local stack's endpoint), publishing to the real
 RabbitMQ, and drives it from this process: threads on keep-alive connections posting a
 pre-built realistic report (one 400 KB minidump of realistic entropy, 40 annotations,
-gzip, about 200 KB on the wire) for a bounded time at 1, 8 and 32 concurrent clients. Then
-several connections stream 25 MiB reports at once and the peak resident memory (VmHWM) of
-each worker is read. Prints figures; asserts nothing. Each figure is the median of
+gzip, about 200 KB on the wire) for a bounded time at 1, 8 and 32 concurrent clients.
+
+Beside the local-disk collector runs the limit of its job on this machine: a bare WSGI app
+(:func:`bare_app`) under the same gunicorn worker class and worker count that reads the body
+and writes it to one new file. The two take turns, run by run, so each ratio compares runs
+a few seconds apart on a machine shared with other work (target: at least 50% of the bare
+app at 8 clients). How busy the machine was (CPU of everything else, load average) is
+printed beside the figures.
+
+Then several connections stream 25 MiB reports at once and the peak resident memory (VmHWM)
+of each worker is read. Prints figures; asserts nothing. Each figure is the median of
 ``--repeat`` runs (the machine is shared: expect noise).
 
-    .venv/bin/python tests/bench/bench_collector.py [--seconds 8] [--repeat 3]
+    .venv/bin/python tests/bench/bench_collector.py [--seconds 6] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -27,7 +36,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from crashline.collector.client import build_request, encode_multipart
 
@@ -35,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for harn
 from harness.services import ServiceProcess, free_port, wait_for  # noqa: E402
 
 MiB = 1024 * 1024
+T = TypeVar("T")
 PORTS = range(18000, 18100)
 
 
@@ -89,22 +101,52 @@ def big_report(size: int = 25 * MiB) -> tuple[bytes, dict[str, str]]:
     return body, headers
 
 
-# -- the collector process ------------------------------------------------------------------
-class CollectorProcess:
-    def __init__(self, env: dict[str, str], log_path: Path):
+# -- the bare limit -------------------------------------------------------------------------
+BARE_DIR = "CRASHLINE_BENCH_BARE_DIR"  # where the bare app writes (set in its environment)
+BARE_FSYNC = "CRASHLINE_BENCH_BARE_FSYNC"
+
+
+def bare_app(environ, start_response):
+    """The least a collector can do: read the body and write it to one new file (fsynced if
+    ``CRASHLINE_BENCH_BARE_FSYNC`` is ``true``), answer with a crash id."""
+    body = b"ok"
+    if environ["REQUEST_METHOD"] == "POST":
+        stream = environ["wsgi.input"]
+        fd, _ = tempfile.mkstemp(dir=os.environ[BARE_DIR])
+        with os.fdopen(fd, "wb") as file:
+            while chunk := stream.read(256 * 1024):
+                file.write(chunk)
+            if os.environ.get(BARE_FSYNC) == "true":
+                file.flush()
+                os.fsync(file.fileno())
+        body = b"CrashID=bp-bare\n"
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+# -- the server processes -------------------------------------------------------------------
+class ServerProcess:
+    """A gunicorn server (``script`` with ``args``) on a free port, and its workers' CPU and
+    memory."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, script: str,
+                 args: tuple[str, ...] = ()):
         self.port = free_port(PORTS)
         self.env = {**env, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{self.port}"}
         self.log_path = log_path
+        self.script = script
+        self.args = tuple(arg.format(port=self.port) for arg in args)
         self.service: ServiceProcess | None = None
 
-    def __enter__(self) -> CollectorProcess:
+    def __enter__(self) -> ServerProcess:
         # inherit_env: CRASHLINE_* variables of the shell running the benchmark apply too
-        self.service = ServiceProcess("crashline-collector", self.env, self.port,
-                                      self.log_path, inherit_env=True)
+        self.service = ServiceProcess(self.script, self.env, self.port, self.log_path,
+                                      inherit_env=True, args=self.args)
         try:
             self.service.wait_ready(30)
             workers = int(self.env.get("CRASHLINE_COLLECTOR_WORKERS", "1"))
-            wait_for(lambda: len(self.workers()) >= workers, 30, f"{workers} collector workers")
+            wait_for(lambda: len(self.workers()) >= workers, 30, f"{workers} {self.script} workers")
         except AssertionError:
             self.service.stop()
             raise
@@ -141,6 +183,63 @@ class CollectorProcess:
         return peaks
 
 
+class CollectorProcess(ServerProcess):
+    def __init__(self, env: dict[str, str], log_path: Path):
+        super().__init__(env, log_path, "crashline-collector")
+
+
+def bare_process(env: dict[str, str], log_path: Path, folder: Path, fsync: bool) -> ServerProcess:
+    """:func:`bare_app` under the collector's gunicorn worker class, worker count and
+    connection settings."""
+    folder.mkdir(parents=True, exist_ok=True)
+    workers = env["CRASHLINE_COLLECTOR_WORKERS"]
+    return ServerProcess(
+        {**env, BARE_DIR: str(folder), BARE_FSYNC: str(fsync).lower()}, log_path, "gunicorn",
+        ("--worker-class", "crashline.collector.worker.CollectorWorker", "--workers", workers,
+         "--worker-connections", "1000", "--keep-alive", "5", "--bind", "127.0.0.1:{port}",
+         "--log-level", "warning", "--chdir", str(Path(__file__).resolve().parent),
+         "bench_collector:bare_app"))
+
+
+class MachineLoad:
+    """How busy the whole machine was between ``start()`` and ``stop()``: the CPU used by
+    everything (/proc/stat), by the processes measured, and the load average."""
+
+    def __init__(self):
+        self.busy = self.ours = self.elapsed = 0.0
+        self.loads: list[float] = []
+
+    @staticmethod
+    def _cpu() -> tuple[float, float]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        tick = os.sysconf("SC_CLK_TCK")
+        return (sum(fields[:8]) - idle) / tick, time.monotonic()
+
+    def measure(self, ours: Callable[[], float], func: Callable[[], T]) -> T:
+        """``func()``, counting the machine's CPU and ``ours()`` (CPU seconds of the
+        processes measured, this one included) while it runs."""
+        busy0, t0 = self._cpu()
+        ours0 = ours() + time.process_time()
+        try:
+            return func()
+        finally:
+            busy1, t1 = self._cpu()
+            self.busy += busy1 - busy0
+            self.ours += ours() + time.process_time() - ours0
+            self.elapsed += t1 - t0
+            self.loads.append(os.getloadavg()[0])
+
+    def describe(self) -> str:
+        cores = os.cpu_count() or 1
+        if not self.elapsed:
+            return "not measured"
+        others = max(0.0, self.busy - self.ours) / self.elapsed
+        return (f"{100 * self.busy / self.elapsed / cores:.0f}% of {cores} cores busy, "
+                f"{others:.2f} cores used by other processes; 1-minute load average "
+                f"{min(self.loads):.1f} to {max(self.loads):.1f}")
+
+
 # -- load -----------------------------------------------------------------------------------
 def run_threads(target, count: int) -> None:
     """``target()`` in ``count`` threads at once; returns when all are done."""
@@ -153,16 +252,21 @@ def run_threads(target, count: int) -> None:
 
 def run_load(port: int, body: bytes, headers: dict[str, str], clients: int,
              seconds: float, warmup: float = 1.0) -> dict:
+    """Figures of the ``seconds`` after ``warmup``; ``served``: every answer, warm-up included
+    (for the CPU per request)."""
     latencies: list[float] = []
     statuses: dict[str, int] = {}
+    served = 0
     lock = threading.Lock()
     start_at = time.monotonic() + warmup
     stop_at = start_at + seconds
 
     def client() -> None:
+        nonlocal served
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         mine: list[float] = []
         outcome: dict[str, int] = {}
+        answered = 0
         while True:
             began = time.monotonic()
             if began >= stop_at:
@@ -178,12 +282,14 @@ def run_load(port: int, body: bytes, headers: dict[str, str], clients: int,
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             ended = time.monotonic()
+            answered += 1
             if began >= start_at and ended <= stop_at:
                 outcome[key] = outcome.get(key, 0) + 1
                 if key == "accepted":
                     mine.append(ended - began)
         conn.close()
         with lock:
+            served += answered
             latencies.extend(mine)
             for k, v in outcome.items():
                 statuses[k] = statuses.get(k, 0) + v
@@ -196,7 +302,7 @@ def run_load(port: int, body: bytes, headers: dict[str, str], clients: int,
             if latencies else float("nan")
 
     return {"rate": statuses.get("accepted", 0) / seconds, "p50": pct(0.50), "p99": pct(0.99),
-            "other": {k: v for k, v in statuses.items() if k != "accepted"}}
+            "other": {k: v for k, v in statuses.items() if k != "accepted"}, "served": served}
 
 
 def stream_big_reports(port: int, body: bytes, headers: dict[str, str], connections: int,
@@ -248,31 +354,63 @@ def cleanup_bucket(env: dict[str, str]) -> None:
         s3.delete_bucket(Bucket=bucket)
 
 
+def measured_run(server: ServerProcess, body: bytes, headers: dict[str, str], clients: int,
+                 seconds: float, load: MachineLoad, servers: list[ServerProcess]) -> dict:
+    """One run of :func:`run_load`, with the server's worker CPU and this process's (the load
+    generator's) per request."""
+    cpu_before, own_before = server.cpu_seconds(), time.process_time()
+    run = load.measure(lambda: sum(s.cpu_seconds() for s in servers),
+                       lambda: run_load(server.port, body, headers, clients, seconds))
+    served = run["served"] or float("nan")
+    run["cpu_ms"] = (server.cpu_seconds() - cpu_before) * 1000 / served
+    run["client_cpu_ms"] = (time.process_time() - own_before) * 1000 / served
+    return run
+
+
+def summary(label: str, clients: int, runs: list[dict]) -> str:
+    rates = [r["rate"] for r in runs]
+    other: dict[str, int] = {}
+    for r in runs:
+        for k, v in r["other"].items():
+            other[k] = other.get(k, 0) + v
+    return (f"   {label:9s} {clients:3d} clients: {statistics.median(rates):6.0f} accepted/s  "
+            f"p50 {statistics.median(r['p50'] for r in runs):6.1f} ms  "
+            f"p99 {statistics.median(r['p99'] for r in runs):6.1f} ms  "
+            f"worker CPU {statistics.median(r['cpu_ms'] for r in runs):4.2f} ms/request  "
+            f"(client {statistics.median(r['client_cpu_ms'] for r in runs):4.2f})  "
+            f"(runs: {', '.join(f'{x:.0f}' for x in rates)}/s)"
+            + (f"  not accepted: {other}" if other else ""))
+
+
 def bench_backend(name: str, env: dict[str, str], body: bytes, headers: dict[str, str],
-                  args, workdir: Path, big: tuple[bytes, dict[str, str]] | None) -> None:
+                  args, workdir: Path, big: tuple[bytes, dict[str, str]] | None,
+                  bare: ServerProcess | None = None) -> None:
+    """Every client count, ``args.repeat`` runs; with ``bare``, each run of the collector is
+    paired with one of the bare app (taking turns at going first)."""
     print(f"-- {name}: workers={env['CRASHLINE_COLLECTOR_WORKERS']} (gevent)", flush=True)
-    with CollectorProcess(env, workdir / f"{name}.log") as collector:
+    load = MachineLoad()
+    with contextlib.ExitStack() as stack:
+        collector = stack.enter_context(CollectorProcess(env, workdir / f"{name}.log"))
+        servers = [collector]
+        if bare is not None:
+            servers.append(stack.enter_context(bare))
         for clients in args.clients:
-            runs = []
-            for _ in range(args.repeat):
-                cpu_before = collector.cpu_seconds()
-                run = run_load(collector.port, body, headers, clients, args.seconds)
-                # warm-up included in the CPU time: per crash, it is slightly overstated
-                accepted = run["rate"] * args.seconds
-                run["cpu_ms"] = ((collector.cpu_seconds() - cpu_before) * 1000 / accepted
-                                 if accepted else float("nan"))
-                runs.append(run)
-            rates = [r["rate"] for r in runs]
-            other = {}
-            for r in runs:
-                for k, v in r["other"].items():
-                    other[k] = other.get(k, 0) + v
-            print(f"   {clients:3d} clients: {statistics.median(rates):6.0f} accepted/s  "
-                  f"p50 {statistics.median(r['p50'] for r in runs):6.1f} ms  "
-                  f"p99 {statistics.median(r['p99'] for r in runs):6.1f} ms  "
-                  f"worker CPU {statistics.median(r['cpu_ms'] for r in runs):4.1f} ms/crash  "
-                  f"(runs: {', '.join(f'{x:.0f}' for x in rates)}/s)"
-                  + (f"  not accepted: {other}" if other else ""), flush=True)
+            ours, limits = [], []
+            for i in range(args.repeat):
+                order = servers if i % 2 == 0 else servers[::-1]
+                for server in order:
+                    run = measured_run(server, body, headers, clients, args.seconds, load,
+                                       servers)
+                    (ours if server is collector else limits).append(run)
+            print(summary("collector", clients, ours), flush=True)
+            if limits:
+                ratios = [o["rate"] / b["rate"] for o, b in zip(ours, limits, strict=True)
+                          if b["rate"]]
+                print(summary("bare app", clients, limits), flush=True)
+                print(f"   {'':9s} {clients:3d} clients: collector / bare app "
+                      f"{100 * statistics.median(ratios):.0f}% (runs: "
+                      f"{', '.join(f'{100 * r:.0f}%' for r in ratios)})", flush=True)
+        print(f"   machine during these runs: {load.describe()}", flush=True)
         print(f"   peak RSS per worker after load: "
               f"{', '.join(f'{m:.0f}' for m in collector.peak_rss_mib())} MiB", flush=True)
         if big is not None:
@@ -295,6 +433,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backends", nargs="+", default=["local", "s3"])
     parser.add_argument("--fsync", choices=["true", "false"], default="true")
+    parser.add_argument("--bare-fsync", choices=["true", "false"], default="false",
+                        help="whether the bare app fsyncs its file")
     parser.add_argument("--big-connections", type=int, default=8)
     parser.add_argument("--big-rounds", type=int, default=3)
     args = parser.parse_args()
@@ -319,15 +459,18 @@ def main() -> int:
                 env = {**base, "CRASHLINE_STORAGE_BACKEND": "local",
                        "CRASHLINE_STORAGE_PATH": str(workdir / "crashes")}
                 label = f"local disk (fsync {args.fsync}) + RabbitMQ"
+                bare = bare_process(env, workdir / "bare.log", workdir / "bare",
+                                    args.bare_fsync == "true")
             else:
                 env = {**base, "CRASHLINE_STORAGE_BACKEND": "s3",
                        "CRASHLINE_S3_BUCKET": f"crashline-bench-{run_id}",
                        "CRASHLINE_S3_ENDPOINT_URL": os.environ.get(
                            "CRASHLINE_S3_ENDPOINT_URL", "http://127.0.0.1:5000")}
                 label = "S3 (local endpoint) + RabbitMQ"
+                bare = None
             try:
                 bench_backend(label, env, body, headers, args, workdir,
-                              big if backend == "local" else None)
+                              big if backend == "local" else None, bare)
             finally:
                 cleanup_queues(env)
                 if backend == "s3":
