@@ -18,7 +18,7 @@ Then several connections stream 25 MiB reports at once and the peak resident mem
 of each worker is read. Prints figures; asserts nothing. Each figure is the median of
 ``--repeat`` runs (the machine is shared: expect noise).
 
-    .venv/bin/python tests/bench/bench_collector.py [--seconds 6] [--repeat 3]
+    .venv/bin/python tests/bench/bench_collector.py [--seconds 3] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -355,12 +355,13 @@ def cleanup_bucket(env: dict[str, str]) -> None:
 
 
 def measured_run(server: ServerProcess, body: bytes, headers: dict[str, str], clients: int,
-                 seconds: float, load: MachineLoad, servers: list[ServerProcess]) -> dict:
+                 seconds: float, warmup: float, load: MachineLoad,
+                 servers: list[ServerProcess]) -> dict:
     """One run of :func:`run_load`, with the server's worker CPU and this process's (the load
     generator's) per request."""
     cpu_before, own_before = server.cpu_seconds(), time.process_time()
     run = load.measure(lambda: sum(s.cpu_seconds() for s in servers),
-                       lambda: run_load(server.port, body, headers, clients, seconds))
+                       lambda: run_load(server.port, body, headers, clients, seconds, warmup))
     served = run["served"] or float("nan")
     run["cpu_ms"] = (server.cpu_seconds() - cpu_before) * 1000 / served
     run["client_cpu_ms"] = (time.process_time() - own_before) * 1000 / served
@@ -399,17 +400,20 @@ def bench_backend(name: str, env: dict[str, str], body: bytes, headers: dict[str
             for i in range(args.repeat):
                 order = servers if i % 2 == 0 else servers[::-1]
                 for server in order:
-                    run = measured_run(server, body, headers, clients, args.seconds, load,
-                                       servers)
+                    run = measured_run(server, body, headers, clients, args.seconds,
+                                       args.warmup, load, servers)
                     (ours if server is collector else limits).append(run)
             print(summary("collector", clients, ours), flush=True)
             if limits:
                 ratios = [o["rate"] / b["rate"] for o, b in zip(ours, limits, strict=True)
                           if b["rate"]]
                 print(summary("bare app", clients, limits), flush=True)
+                cpu_ratio = (statistics.median(r["cpu_ms"] for r in limits)
+                             / statistics.median(r["cpu_ms"] for r in ours))
                 print(f"   {'':9s} {clients:3d} clients: collector / bare app "
                       f"{100 * statistics.median(ratios):.0f}% (runs: "
-                      f"{', '.join(f'{100 * r:.0f}%' for r in ratios)})", flush=True)
+                      f"{', '.join(f'{100 * r:.0f}%' for r in ratios)}); by worker CPU per "
+                      f"request {100 * cpu_ratio:.0f}%", flush=True)
         print(f"   machine during these runs: {load.describe()}", flush=True)
         print(f"   peak RSS per worker after load: "
               f"{', '.join(f'{m:.0f}' for m in collector.peak_rss_mib())} MiB", flush=True)
@@ -427,8 +431,11 @@ def bench_backend(name: str, env: dict[str, str], body: bytes, headers: dict[str
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=6.0, help="per run (after warm-up)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    # Short runs, many of them: the collector's and the bare app's runs of a pair are seconds
+    # apart, so a change in the machine's load between them is less likely.
+    parser.add_argument("--seconds", type=float, default=3.0, help="per run (after warm-up)")
+    parser.add_argument("--warmup", type=float, default=0.5, help="seconds before each run")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backends", nargs="+", default=["local", "s3"])
