@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import gzip
+import hashlib
 import http.client
+import io
 import os
 import random
 import shutil
@@ -326,6 +329,67 @@ def stream_big_reports(port: int, body: bytes, headers: dict[str, str], connecti
     return results
 
 
+# -- where the CPU goes ---------------------------------------------------------------------
+def cpu_ms(func: Callable[[], object], calls: int) -> float:
+    """CPU time per call of this process (all threads, user and system), best of 5 rounds."""
+    func()
+    best = float("inf")
+    for _ in range(5):
+        start = time.process_time()
+        for _ in range(calls):
+            func()
+        best = min(best, (time.process_time() - start) / calls)
+    return best * 1000
+
+
+def cpu_budget(body: bytes, headers: dict[str, str], folder: Path, env: dict[str, str],
+               calls: int = 100) -> None:
+    """The collector's own work on one report, step by step, in this process and without
+    HTTP: the floor under the worker CPU per request, whatever the server around it does."""
+    from crashline.collector.extract import extract_payload
+    from crashline.collector.inflate import Inflater
+    from crashline.collector.limits import Limits
+    from crashline.common.crashid import create_crash_id
+    from crashline.common.queue import QueueNames, RabbitMQ
+    from crashline.common.storage import CrashStorage
+    from crashline.common.storage.local import LocalObjectStore
+
+    limits = Limits()
+    dump = realistic_minidump()
+    annotations = realistic_annotations()
+
+    def extract() -> None:
+        extract_payload(io.BytesIO(body).read, content_type=headers["Content-Type"],
+                        content_encoding="gzip", content_length=len(body), chunked=False,
+                        limits=limits).close()
+
+    storage = CrashStorage(LocalObjectStore(folder, fsync=True))
+    queue = RabbitMQ(env.get("CRASHLINE_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+                     QueueNames(env["CRASHLINE_QUEUE_PREFIX"]))
+    now = dt.datetime.now(dt.UTC)
+    steps = {
+        "inflate the body (zlib-ng)": lambda: Inflater(limits.max_inflated_size).feed(
+            body, lambda piece: None),
+        "sha256 of the dump": lambda: hashlib.sha256(dump).hexdigest(),
+        "body to annotations and dumps (all the above)": extract,
+        "durable local save (dump, names, raw crash)": lambda: storage.save_raw_crash(
+            create_crash_id(now), annotations, {"upload_file_minidump": dump}),
+        "publish with confirm (pika)": lambda: queue.publish(queue.names.standard,
+                                                            create_crash_id(now)),
+    }
+    print(f"   CPU per report of the collector's own steps (this process, no HTTP, best of 5 "
+          f"rounds of {calls}):", flush=True)
+    costs = {}
+    try:
+        for label, step in steps.items():
+            costs[label] = cpu_ms(step, calls)
+            print(f"      {label:48s} {costs[label]:5.2f} ms", flush=True)
+    finally:
+        queue.close()
+    whole = sum(list(costs.values())[2:])
+    print(f"      {'all of it (no HTTP, no server)':48s} {whole:5.2f} ms", flush=True)
+
+
 # -- main -----------------------------------------------------------------------------------
 def cleanup_queues(env: dict[str, str]) -> None:
     from crashline.common.queue import QueueNames, RabbitMQ
@@ -438,7 +502,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--backends", nargs="+", default=["local", "s3"])
+    parser.add_argument("--backends", nargs="*", default=["local", "s3"])
     parser.add_argument("--fsync", choices=["true", "false"], default="true")
     parser.add_argument("--bare-fsync", choices=["true", "false"], default="false",
                         help="whether the bare app fsyncs its file")
@@ -461,6 +525,10 @@ def main() -> int:
     }
     big = big_report()
     try:
+        try:
+            cpu_budget(body, headers, workdir / "budget", base)
+        finally:
+            cleanup_queues(base)
         for backend in args.backends:
             if backend == "local":
                 env = {**base, "CRASHLINE_STORAGE_BACKEND": "local",
