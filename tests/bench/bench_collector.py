@@ -41,15 +41,14 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 from crashline.collector.client import build_request, encode_multipart
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for harness
+from harness.bench import MachineLoad, process_tree_cpu  # noqa: E402
 from harness.services import ServiceProcess, free_port, wait_for  # noqa: E402
 
 MiB = 1024 * 1024
-T = TypeVar("T")
 PORTS = range(18000, 18100)
 
 
@@ -168,13 +167,8 @@ class ServerProcess:
             return []
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of all workers so far."""
-        total = 0.0
-        for pid in self.workers():
-            with contextlib.suppress(OSError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        """CPU time of the server so far (workers and master)."""
+        return process_tree_cpu(self.service.proc.pid)
 
     def peak_rss_mib(self) -> list[float]:
         """VmHWM (peak resident set) of each worker, in MiB."""
@@ -202,45 +196,6 @@ def bare_process(env: dict[str, str], log_path: Path, folder: Path, fsync: bool)
          "--worker-connections", "1000", "--keep-alive", "5", "--bind", "127.0.0.1:{port}",
          "--log-level", "warning", "--chdir", str(Path(__file__).resolve().parent),
          "bench_collector:bare_app"))
-
-
-class MachineLoad:
-    """How busy the whole machine was between ``start()`` and ``stop()``: the CPU used by
-    everything (/proc/stat), by the processes measured, and the load average."""
-
-    def __init__(self):
-        self.busy = self.ours = self.elapsed = 0.0
-        self.loads: list[float] = []
-
-    @staticmethod
-    def _cpu() -> tuple[float, float]:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = fields[3] + fields[4]  # idle + iowait
-        tick = os.sysconf("SC_CLK_TCK")
-        return (sum(fields[:8]) - idle) / tick, time.monotonic()
-
-    def measure(self, ours: Callable[[], float], func: Callable[[], T]) -> T:
-        """``func()``, counting the machine's CPU and ``ours()`` (CPU seconds of the
-        processes measured, this one included) while it runs."""
-        busy0, t0 = self._cpu()
-        ours0 = ours() + time.process_time()
-        try:
-            return func()
-        finally:
-            busy1, t1 = self._cpu()
-            self.busy += busy1 - busy0
-            self.ours += ours() + time.process_time() - ours0
-            self.elapsed += t1 - t0
-            self.loads.append(os.getloadavg()[0])
-
-    def describe(self) -> str:
-        cores = os.cpu_count() or 1
-        if not self.elapsed:
-            return "not measured"
-        others = max(0.0, self.busy - self.ours) / self.elapsed
-        return (f"{100 * self.busy / self.elapsed / cores:.0f}% of {cores} cores busy, "
-                f"{others:.2f} cores used by other processes; 1-minute load average "
-                f"{min(self.loads):.1f} to {max(self.loads):.1f}")
 
 
 # -- load -----------------------------------------------------------------------------------
@@ -419,17 +374,33 @@ def cleanup_bucket(env: dict[str, str]) -> None:
 
 
 def measured_run(server: ServerProcess, body: bytes, headers: dict[str, str], clients: int,
-                 seconds: float, warmup: float, load: MachineLoad,
-                 servers: list[ServerProcess]) -> dict:
+                 seconds: float, warmup: float, servers: list[ServerProcess]) -> dict:
     """One run of :func:`run_load`, with the server's worker CPU and this process's (the load
-    generator's) per request."""
-    cpu_before, own_before = server.cpu_seconds(), time.process_time()
-    run = load.measure(lambda: sum(s.cpu_seconds() for s in servers),
-                       lambda: run_load(server.port, body, headers, clients, seconds, warmup))
+    generator's) per request, and the cores that other processes used meanwhile."""
+    def ours() -> float:  # every server of the benchmark and this process
+        return sum(s.cpu_seconds() for s in servers) + time.process_time()
+
+    cpu_before, own_before, ours_before = server.cpu_seconds(), time.process_time(), ours()
+    began = time.monotonic()
+    machine = MachineLoad().start()
+    run = run_load(server.port, body, headers, clients, seconds, warmup)
+    machine.stop()
+    elapsed = time.monotonic() - began
     served = run["served"] or float("nan")
     run["cpu_ms"] = (server.cpu_seconds() - cpu_before) * 1000 / served
     run["client_cpu_ms"] = (time.process_time() - own_before) * 1000 / served
+    busy_cores = machine.busy_pct / 100 * (os.cpu_count() or 1)
+    run["other_cores"] = max(0.0, busy_cores - (ours() - ours_before) / elapsed)
+    run["load_average"] = machine.load_average
     return run
+
+
+def machine_summary(runs: list[dict]) -> str:
+    others = [r["other_cores"] for r in runs]
+    loads = [r["load_average"] for r in runs]
+    return (f"other processes used {statistics.median(others):.2f} of {os.cpu_count()} cores "
+            f"(median; runs {min(others):.2f} to {max(others):.2f}); 1-minute load average "
+            f"{min(loads):.1f} to {max(loads):.1f}")
 
 
 def summary(label: str, clients: int, runs: list[dict]) -> str:
@@ -453,7 +424,7 @@ def bench_backend(name: str, env: dict[str, str], body: bytes, headers: dict[str
     """Every client count, ``args.repeat`` runs; with ``bare``, each run of the collector is
     paired with one of the bare app (taking turns at going first)."""
     print(f"-- {name}: workers={env['CRASHLINE_COLLECTOR_WORKERS']} (gevent)", flush=True)
-    load = MachineLoad()
+    every_run: list[dict] = []
     with contextlib.ExitStack() as stack:
         collector = stack.enter_context(CollectorProcess(env, workdir / f"{name}.log"))
         servers = [collector]
@@ -465,7 +436,8 @@ def bench_backend(name: str, env: dict[str, str], body: bytes, headers: dict[str
                 order = servers if i % 2 == 0 else servers[::-1]
                 for server in order:
                     run = measured_run(server, body, headers, clients, args.seconds,
-                                       args.warmup, load, servers)
+                                       args.warmup, servers)
+                    every_run.append(run)
                     (ours if server is collector else limits).append(run)
             print(summary("collector", clients, ours), flush=True)
             if limits:
@@ -478,7 +450,7 @@ def bench_backend(name: str, env: dict[str, str], body: bytes, headers: dict[str
                       f"{100 * statistics.median(ratios):.0f}% (runs: "
                       f"{', '.join(f'{100 * r:.0f}%' for r in ratios)}); by worker CPU per "
                       f"request {100 * cpu_ratio:.0f}%", flush=True)
-        print(f"   machine during these runs: {load.describe()}", flush=True)
+        print(f"   machine during these runs: {machine_summary(every_run)}", flush=True)
         print(f"   peak RSS per worker after load: "
               f"{', '.join(f'{m:.0f}' for m in collector.peak_rss_mib())} MiB", flush=True)
         if big is not None:

@@ -218,7 +218,7 @@ class CrashStorage:
             raise ValueError(f"not a receipt batch name: {batch!r}")
         for crash_id in crash_ids:
             validate_crash_id(crash_id)
-        self.store.put(keys.received_key(hour, batch), "\n".join(crash_ids).encode())
+        self.store.put_in_order([{keys.received_key(hour, batch): "\n".join(crash_ids).encode()}])
 
     def list_receipts(self, hour: dt.datetime) -> Iterator[str]:
         """Crash ids received in the UTC hour that starts at ``hour``."""
