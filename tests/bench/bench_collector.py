@@ -1,23 +1,35 @@
-"""Collector benchmark: accepted crashes per second, latency, and memory per worker.
+"""Collector benchmark: accepted crashes per second and latency beside the bare WSGI limit,
+and memory per worker.
 
 Starts ``crashline-collector`` (gunicorn, the recommended gevent workers for 2 cores) with
 local-disk storage and then with S3 (the local stack's endpoint), publishing to the real
 RabbitMQ, and drives it from this process: threads on keep-alive connections posting a
 pre-built realistic report (one 400 KB minidump of realistic entropy, 40 annotations,
-gzip, about 200 KB on the wire) for a bounded time at 1, 8 and 32 concurrent clients. Then
-several connections stream 25 MiB reports at once and the peak resident memory (VmHWM) of
-each worker is read. Prints figures; asserts nothing. Each figure is the median of
+gzip, about 200 KB on the wire) for a bounded time at 1, 8 and 32 concurrent clients.
+
+Beside the local-disk collector runs the limit of its job on this machine: a bare WSGI app
+(:func:`bare_app`) under the same gunicorn worker class and worker count that reads the body
+and writes it to one new file. The two take turns, run by run, so each ratio compares runs
+a few seconds apart on a machine shared with other work (target: at least 50% of the bare
+app at 8 clients). How busy the machine was (CPU of everything else, load average) is
+printed beside the figures.
+
+Then several connections stream 25 MiB reports at once and the peak resident memory (VmHWM)
+of each worker is read. Prints figures; asserts nothing. Each figure is the median of
 ``--repeat`` runs (the machine is shared: expect noise).
 
-    .venv/bin/python tests/bench/bench_collector.py [--seconds 8] [--repeat 3]
+    .venv/bin/python tests/bench/bench_collector.py [--seconds 3] [--repeat 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import gzip
+import hashlib
 import http.client
+import io
 import os
 import random
 import shutil
@@ -27,11 +39,13 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from crashline.collector.client import build_request, encode_multipart
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for harness
+from harness.bench import MachineLoad, process_tree_cpu  # noqa: E402
 from harness.services import ServiceProcess, free_port, wait_for  # noqa: E402
 
 MiB = 1024 * 1024
@@ -89,22 +103,52 @@ def big_report(size: int = 25 * MiB) -> tuple[bytes, dict[str, str]]:
     return body, headers
 
 
-# -- the collector process ------------------------------------------------------------------
-class CollectorProcess:
-    def __init__(self, env: dict[str, str], log_path: Path):
+# -- the bare limit -------------------------------------------------------------------------
+BARE_DIR = "CRASHLINE_BENCH_BARE_DIR"  # where the bare app writes (set in its environment)
+BARE_FSYNC = "CRASHLINE_BENCH_BARE_FSYNC"
+
+
+def bare_app(environ, start_response):
+    """The least a collector can do: read the body and write it to one new file (fsynced if
+    ``CRASHLINE_BENCH_BARE_FSYNC`` is ``true``), answer with a crash id."""
+    body = b"ok"
+    if environ["REQUEST_METHOD"] == "POST":
+        stream = environ["wsgi.input"]
+        fd, _ = tempfile.mkstemp(dir=os.environ[BARE_DIR])
+        with os.fdopen(fd, "wb") as file:
+            while chunk := stream.read(256 * 1024):
+                file.write(chunk)
+            if os.environ.get(BARE_FSYNC) == "true":
+                file.flush()
+                os.fsync(file.fileno())
+        body = b"CrashID=bp-bare\n"
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+# -- the server processes -------------------------------------------------------------------
+class ServerProcess:
+    """A gunicorn server (``script`` with ``args``) on a free port, and its workers' CPU and
+    memory."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, script: str,
+                 args: tuple[str, ...] = ()):
         self.port = free_port(PORTS)
         self.env = {**env, "CRASHLINE_COLLECTOR_BIND": f"127.0.0.1:{self.port}"}
         self.log_path = log_path
+        self.script = script
+        self.args = tuple(arg.format(port=self.port) for arg in args)
         self.service: ServiceProcess | None = None
 
-    def __enter__(self) -> CollectorProcess:
+    def __enter__(self) -> ServerProcess:
         # inherit_env: CRASHLINE_* variables of the shell running the benchmark apply too
-        self.service = ServiceProcess("crashline-collector", self.env, self.port,
-                                      self.log_path, inherit_env=True)
+        self.service = ServiceProcess(self.script, self.env, self.port, self.log_path,
+                                      inherit_env=True, args=self.args)
         try:
             self.service.wait_ready(30)
             workers = int(self.env.get("CRASHLINE_COLLECTOR_WORKERS", "1"))
-            wait_for(lambda: len(self.workers()) >= workers, 30, f"{workers} collector workers")
+            wait_for(lambda: len(self.workers()) >= workers, 30, f"{workers} {self.script} workers")
         except AssertionError:
             self.service.stop()
             raise
@@ -123,13 +167,8 @@ class CollectorProcess:
             return []
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of all workers so far."""
-        total = 0.0
-        for pid in self.workers():
-            with contextlib.suppress(OSError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        """CPU time of the server so far (workers and master)."""
+        return process_tree_cpu(self.service.proc.pid)
 
     def peak_rss_mib(self) -> list[float]:
         """VmHWM (peak resident set) of each worker, in MiB."""
@@ -139,6 +178,24 @@ class CollectorProcess:
                 if line.startswith("VmHWM:"):
                     peaks.append(int(line.split()[1]) / 1024)
         return peaks
+
+
+class CollectorProcess(ServerProcess):
+    def __init__(self, env: dict[str, str], log_path: Path):
+        super().__init__(env, log_path, "crashline-collector")
+
+
+def bare_process(env: dict[str, str], log_path: Path, folder: Path, fsync: bool) -> ServerProcess:
+    """:func:`bare_app` under the collector's gunicorn worker class, worker count and
+    connection settings."""
+    folder.mkdir(parents=True, exist_ok=True)
+    workers = env["CRASHLINE_COLLECTOR_WORKERS"]
+    return ServerProcess(
+        {**env, BARE_DIR: str(folder), BARE_FSYNC: str(fsync).lower()}, log_path, "gunicorn",
+        ("--worker-class", "crashline.collector.worker.CollectorWorker", "--workers", workers,
+         "--worker-connections", "1000", "--keep-alive", "5", "--bind", "127.0.0.1:{port}",
+         "--log-level", "warning", "--chdir", str(Path(__file__).resolve().parent),
+         "bench_collector:bare_app"))
 
 
 # -- load -----------------------------------------------------------------------------------
@@ -153,16 +210,21 @@ def run_threads(target, count: int) -> None:
 
 def run_load(port: int, body: bytes, headers: dict[str, str], clients: int,
              seconds: float, warmup: float = 1.0) -> dict:
+    """Figures of the ``seconds`` after ``warmup``; ``served``: every answer, warm-up included
+    (for the CPU per request)."""
     latencies: list[float] = []
     statuses: dict[str, int] = {}
+    served = 0
     lock = threading.Lock()
     start_at = time.monotonic() + warmup
     stop_at = start_at + seconds
 
     def client() -> None:
+        nonlocal served
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         mine: list[float] = []
         outcome: dict[str, int] = {}
+        answered = 0
         while True:
             began = time.monotonic()
             if began >= stop_at:
@@ -178,12 +240,14 @@ def run_load(port: int, body: bytes, headers: dict[str, str], clients: int,
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             ended = time.monotonic()
+            answered += 1
             if began >= start_at and ended <= stop_at:
                 outcome[key] = outcome.get(key, 0) + 1
                 if key == "accepted":
                     mine.append(ended - began)
         conn.close()
         with lock:
+            served += answered
             latencies.extend(mine)
             for k, v in outcome.items():
                 statuses[k] = statuses.get(k, 0) + v
@@ -196,7 +260,7 @@ def run_load(port: int, body: bytes, headers: dict[str, str], clients: int,
             if latencies else float("nan")
 
     return {"rate": statuses.get("accepted", 0) / seconds, "p50": pct(0.50), "p99": pct(0.99),
-            "other": {k: v for k, v in statuses.items() if k != "accepted"}}
+            "other": {k: v for k, v in statuses.items() if k != "accepted"}, "served": served}
 
 
 def stream_big_reports(port: int, body: bytes, headers: dict[str, str], connections: int,
@@ -218,6 +282,67 @@ def stream_big_reports(port: int, body: bytes, headers: dict[str, str], connecti
 
     run_threads(client, connections)
     return results
+
+
+# -- where the CPU goes ---------------------------------------------------------------------
+def cpu_ms(func: Callable[[], object], calls: int) -> float:
+    """CPU time per call of this process (all threads, user and system), best of 5 rounds."""
+    func()
+    best = float("inf")
+    for _ in range(5):
+        start = time.process_time()
+        for _ in range(calls):
+            func()
+        best = min(best, (time.process_time() - start) / calls)
+    return best * 1000
+
+
+def cpu_budget(body: bytes, headers: dict[str, str], folder: Path, env: dict[str, str],
+               calls: int = 100) -> None:
+    """The collector's own work on one report, step by step, in this process and without
+    HTTP: the floor under the worker CPU per request, whatever the server around it does."""
+    from crashline.collector.extract import extract_payload
+    from crashline.collector.inflate import Inflater
+    from crashline.collector.limits import Limits
+    from crashline.common.crashid import create_crash_id
+    from crashline.common.queue import QueueNames, RabbitMQ
+    from crashline.common.storage import CrashStorage
+    from crashline.common.storage.local import LocalObjectStore
+
+    limits = Limits()
+    dump = realistic_minidump()
+    annotations = realistic_annotations()
+
+    def extract() -> None:
+        extract_payload(io.BytesIO(body).read, content_type=headers["Content-Type"],
+                        content_encoding="gzip", content_length=len(body), chunked=False,
+                        limits=limits).close()
+
+    storage = CrashStorage(LocalObjectStore(folder, fsync=True))
+    queue = RabbitMQ(env.get("CRASHLINE_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+                     QueueNames(env["CRASHLINE_QUEUE_PREFIX"]))
+    now = dt.datetime.now(dt.UTC)
+    steps = {
+        "inflate the body (zlib-ng)": lambda: Inflater(limits.max_inflated_size).feed(
+            body, lambda piece: None),
+        "sha256 of the dump": lambda: hashlib.sha256(dump).hexdigest(),
+        "body to annotations and dumps (all the above)": extract,
+        "durable local save (dump, names, raw crash)": lambda: storage.save_raw_crash(
+            create_crash_id(now), annotations, {"upload_file_minidump": dump}),
+        "publish with confirm (pika)": lambda: queue.publish(queue.names.standard,
+                                                            create_crash_id(now)),
+    }
+    print(f"   CPU per report of the collector's own steps (this process, no HTTP, best of 5 "
+          f"rounds of {calls}):", flush=True)
+    costs = {}
+    try:
+        for label, step in steps.items():
+            costs[label] = cpu_ms(step, calls)
+            print(f"      {label:48s} {costs[label]:5.2f} ms", flush=True)
+    finally:
+        queue.close()
+    whole = sum(list(costs.values())[2:])
+    print(f"      {'all of it (no HTTP, no server)':48s} {whole:5.2f} ms", flush=True)
 
 
 # -- main -----------------------------------------------------------------------------------
@@ -248,31 +373,84 @@ def cleanup_bucket(env: dict[str, str]) -> None:
         s3.delete_bucket(Bucket=bucket)
 
 
+def measured_run(server: ServerProcess, body: bytes, headers: dict[str, str], clients: int,
+                 seconds: float, warmup: float, servers: list[ServerProcess]) -> dict:
+    """One run of :func:`run_load`, with the server's worker CPU and this process's (the load
+    generator's) per request, and the cores that other processes used meanwhile."""
+    def ours() -> float:  # every server of the benchmark and this process
+        return sum(s.cpu_seconds() for s in servers) + time.process_time()
+
+    cpu_before, own_before, ours_before = server.cpu_seconds(), time.process_time(), ours()
+    began = time.monotonic()
+    machine = MachineLoad().start()
+    run = run_load(server.port, body, headers, clients, seconds, warmup)
+    machine.stop()
+    elapsed = time.monotonic() - began
+    served = run["served"] or float("nan")
+    run["cpu_ms"] = (server.cpu_seconds() - cpu_before) * 1000 / served
+    run["client_cpu_ms"] = (time.process_time() - own_before) * 1000 / served
+    busy_cores = machine.busy_pct / 100 * (os.cpu_count() or 1)
+    run["other_cores"] = max(0.0, busy_cores - (ours() - ours_before) / elapsed)
+    run["load_average"] = machine.load_average
+    return run
+
+
+def machine_summary(runs: list[dict]) -> str:
+    others = [r["other_cores"] for r in runs]
+    loads = [r["load_average"] for r in runs]
+    return (f"other processes used {statistics.median(others):.2f} of {os.cpu_count()} cores "
+            f"(median; runs {min(others):.2f} to {max(others):.2f}); 1-minute load average "
+            f"{min(loads):.1f} to {max(loads):.1f}")
+
+
+def summary(label: str, clients: int, runs: list[dict]) -> str:
+    rates = [r["rate"] for r in runs]
+    other: dict[str, int] = {}
+    for r in runs:
+        for k, v in r["other"].items():
+            other[k] = other.get(k, 0) + v
+    return (f"   {label:9s} {clients:3d} clients: {statistics.median(rates):6.0f} accepted/s  "
+            f"p50 {statistics.median(r['p50'] for r in runs):6.1f} ms  "
+            f"p99 {statistics.median(r['p99'] for r in runs):6.1f} ms  "
+            f"worker CPU {statistics.median(r['cpu_ms'] for r in runs):4.2f} ms/request  "
+            f"(client {statistics.median(r['client_cpu_ms'] for r in runs):4.2f})  "
+            f"(runs: {', '.join(f'{x:.0f}' for x in rates)}/s)"
+            + (f"  not accepted: {other}" if other else ""))
+
+
 def bench_backend(name: str, env: dict[str, str], body: bytes, headers: dict[str, str],
-                  args, workdir: Path, big: tuple[bytes, dict[str, str]] | None) -> None:
+                  args, workdir: Path, big: tuple[bytes, dict[str, str]] | None,
+                  bare: ServerProcess | None = None) -> None:
+    """Every client count, ``args.repeat`` runs; with ``bare``, each run of the collector is
+    paired with one of the bare app (taking turns at going first)."""
     print(f"-- {name}: workers={env['CRASHLINE_COLLECTOR_WORKERS']} (gevent)", flush=True)
-    with CollectorProcess(env, workdir / f"{name}.log") as collector:
+    every_run: list[dict] = []
+    with contextlib.ExitStack() as stack:
+        collector = stack.enter_context(CollectorProcess(env, workdir / f"{name}.log"))
+        servers = [collector]
+        if bare is not None:
+            servers.append(stack.enter_context(bare))
         for clients in args.clients:
-            runs = []
-            for _ in range(args.repeat):
-                cpu_before = collector.cpu_seconds()
-                run = run_load(collector.port, body, headers, clients, args.seconds)
-                # warm-up included in the CPU time: per crash, it is slightly overstated
-                accepted = run["rate"] * args.seconds
-                run["cpu_ms"] = ((collector.cpu_seconds() - cpu_before) * 1000 / accepted
-                                 if accepted else float("nan"))
-                runs.append(run)
-            rates = [r["rate"] for r in runs]
-            other = {}
-            for r in runs:
-                for k, v in r["other"].items():
-                    other[k] = other.get(k, 0) + v
-            print(f"   {clients:3d} clients: {statistics.median(rates):6.0f} accepted/s  "
-                  f"p50 {statistics.median(r['p50'] for r in runs):6.1f} ms  "
-                  f"p99 {statistics.median(r['p99'] for r in runs):6.1f} ms  "
-                  f"worker CPU {statistics.median(r['cpu_ms'] for r in runs):4.1f} ms/crash  "
-                  f"(runs: {', '.join(f'{x:.0f}' for x in rates)}/s)"
-                  + (f"  not accepted: {other}" if other else ""), flush=True)
+            ours, limits = [], []
+            for i in range(args.repeat):
+                order = servers if i % 2 == 0 else servers[::-1]
+                for server in order:
+                    run = measured_run(server, body, headers, clients, args.seconds,
+                                       args.warmup, servers)
+                    every_run.append(run)
+                    (ours if server is collector else limits).append(run)
+            print(summary("collector", clients, ours), flush=True)
+            if limits:
+                ratios = [o["rate"] / b["rate"] for o, b in zip(ours, limits, strict=True)
+                          if b["rate"]]
+                print(summary("bare app", clients, limits), flush=True)
+                cpu_ratio = (statistics.median(r["cpu_ms"] for r in limits)
+                             / statistics.median(r["cpu_ms"] for r in ours))
+                print(f"   {'':9s} {clients:3d} clients: collector / bare app "
+                      f"{100 * statistics.median(ratios):.0f}% (runs: "
+                      f"{', '.join(f'{100 * r:.0f}%' for r in ratios)}); by worker CPU per "
+                      f"request {100 * cpu_ratio:.0f}%", flush=True)
+        print(f"   machine during these runs: {machine_summary(every_run)}", flush=True)
         print(f"   peak RSS per worker after load: "
               f"{', '.join(f'{m:.0f}' for m in collector.peak_rss_mib())} MiB", flush=True)
         if big is not None:
@@ -289,12 +467,17 @@ def bench_backend(name: str, env: dict[str, str], body: bytes, headers: dict[str
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=6.0, help="per run (after warm-up)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    # Short runs, many of them: the collector's and the bare app's runs of a pair are seconds
+    # apart, so a change in the machine's load between them is less likely.
+    parser.add_argument("--seconds", type=float, default=3.0, help="per run (after warm-up)")
+    parser.add_argument("--warmup", type=float, default=0.5, help="seconds before each run")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--backends", nargs="+", default=["local", "s3"])
+    parser.add_argument("--backends", nargs="*", default=["local", "s3"])
     parser.add_argument("--fsync", choices=["true", "false"], default="true")
+    parser.add_argument("--bare-fsync", choices=["true", "false"], default="false",
+                        help="whether the bare app fsyncs its file")
     parser.add_argument("--big-connections", type=int, default=8)
     parser.add_argument("--big-rounds", type=int, default=3)
     args = parser.parse_args()
@@ -314,20 +497,27 @@ def main() -> int:
     }
     big = big_report()
     try:
+        try:
+            cpu_budget(body, headers, workdir / "budget", base)
+        finally:
+            cleanup_queues(base)
         for backend in args.backends:
             if backend == "local":
                 env = {**base, "CRASHLINE_STORAGE_BACKEND": "local",
                        "CRASHLINE_STORAGE_PATH": str(workdir / "crashes")}
                 label = f"local disk (fsync {args.fsync}) + RabbitMQ"
+                bare = bare_process(env, workdir / "bare.log", workdir / "bare",
+                                    args.bare_fsync == "true")
             else:
                 env = {**base, "CRASHLINE_STORAGE_BACKEND": "s3",
                        "CRASHLINE_S3_BUCKET": f"crashline-bench-{run_id}",
                        "CRASHLINE_S3_ENDPOINT_URL": os.environ.get(
                            "CRASHLINE_S3_ENDPOINT_URL", "http://127.0.0.1:5000")}
                 label = "S3 (local endpoint) + RabbitMQ"
+                bare = None
             try:
                 bench_backend(label, env, body, headers, args, workdir,
-                              big if backend == "local" else None)
+                              big if backend == "local" else None, bare)
             finally:
                 cleanup_queues(env)
                 if backend == "s3":

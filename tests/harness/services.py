@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import requests
@@ -52,18 +52,19 @@ def wait_for(condition: Callable[[], object], timeout: float = 30, what: str = "
 
 class ServiceProcess:
     """``script`` started now (``wait_ready()`` waits for it); ``env`` sets its bind address
-    or metrics port to ``port``. The caller's own ``CRASHLINE_*`` variables are left out
-    unless ``inherit_env``: then ``env`` only overrides them."""
+    or metrics port to ``port``; ``args`` are its command-line arguments. The caller's own
+    ``CRASHLINE_*`` variables are left out unless ``inherit_env``: then ``env`` only
+    overrides them."""
 
     def __init__(self, script: str, env: Mapping[str, str], port: int, log_path: Path, *,
-                 inherit_env: bool = False):
+                 inherit_env: bool = False, args: Sequence[str] = ()):
         self.script, self.port, self.log_path = script, port, log_path
         full_env = {k: v for k, v in os.environ.items()
                     if inherit_env or not k.startswith("CRASHLINE_")}
         full_env.update(env)
         full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         with log_path.open("wb") as log:
-            self.proc = subprocess.Popen([str(BIN / script)], env=full_env, stdout=log,
+            self.proc = subprocess.Popen([str(BIN / script), *args], env=full_env, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from harness.crashes import store_crash
@@ -76,6 +77,30 @@ def test_raw_crash_is_written_last(storage):
     store_crash(storage, cid, {}, {"upload_file_minidump": b"1", "other": b"2"})
     assert order[-1] == keys.raw_crash_key(cid)
     assert order[-2] == keys.dump_names_key(cid)
+
+
+def test_writes_of_a_step_at_once_still_end_with_the_raw_crash(storage):
+    """With an executor (the collector's workers write a crash's dumps at once), every other
+    object of the crash is stored when the raw crash is written."""
+    seen_before_raw: dict[str, bool] = {}
+    real_put_data = storage.store.put_data
+    cid = new_id()
+    others = [keys.dump_key(cid, "upload_file_minidump"), keys.dump_key(cid, "other"),
+              keys.dump_names_key(cid)]
+
+    def spy(key, data):
+        if key == keys.raw_crash_key(cid):
+            seen_before_raw.update({other: storage.store.exists(other) for other in others})
+        real_put_data(key, data)
+
+    storage.store.put_data = spy
+    with ThreadPoolExecutor(4) as executor:
+        storage.store.executor = executor
+        store_crash(storage, cid, {"a": "b"}, {"upload_file_minidump": b"1" * 100_000,
+                                               "other": b"2"})
+    assert seen_before_raw == dict.fromkeys(others, True)
+    assert storage.get_raw_crash(cid) == {"a": "b"}
+    assert storage.get_dumps(cid) == {"upload_file_minidump": b"1" * 100_000, "other": b"2"}
 
 
 def test_missing_objects_raise_not_found(storage):

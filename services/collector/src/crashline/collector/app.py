@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor, ThreadPoolExecutor
 from importlib import metadata
 
 import falcon
@@ -41,6 +42,27 @@ def make_publisher(settings: CollectorSettings) -> PublisherPool:
                          connect_attempts=1, retry_delay=0)
 
 
+def make_storage(settings: CollectorSettings) -> CrashStorage:
+    return storage_from_settings(settings, executor=storage_executor(settings))
+
+
+def storage_executor(settings: CollectorSettings) -> Executor | None:
+    """Where a worker runs its storage writes (several objects of a crash at once). Under
+    gevent, never on the event loop: local-disk writes and fsyncs block the whole worker, so
+    they go to native threads (where the fsyncs of concurrent requests also share the
+    filesystem's journal commits); S3 calls yield on gevent's sockets, so green threads
+    do. Elsewhere (tests, scripts), in the calling thread, one at a time."""
+    from gevent import monkey
+
+    if not monkey.is_module_patched("threading"):
+        return None
+    if settings.storage_backend is StorageBackend.LOCAL:
+        from gevent.threadpool import ThreadPoolExecutor as NativeThreadPoolExecutor
+
+        return NativeThreadPoolExecutor(settings.collector_storage_threads)
+    return ThreadPoolExecutor(settings.collector_storage_threads)  # green: threading is patched
+
+
 def self_check(settings: CollectorSettings) -> list[str]:
     """What does not work (empty when storage and queue both do). Run before serving."""
     problems = []
@@ -71,7 +93,7 @@ def create_app(
     settings = settings or get_settings()
     if configure_logging:
         setup_logging(settings.service_name, settings.log_level, settings.log_format)
-    storage = storage or storage_from_settings(settings)
+    storage = storage or make_storage(settings)
     publisher = publisher or make_publisher(settings)
     throttler = throttler or Throttler.from_file(settings.collector_throttle_rules)
     mover = CrashMover(

@@ -23,6 +23,9 @@ class CollectorSettings(CommonSettings):
     collector_workers: int = Field(2, ge=1)
     collector_worker_connections: int = Field(1000, ge=1)
     collector_publish_connections: int = Field(4, ge=1)
+    # Storage writes one worker runs at once (native threads for local disk: each blocks in
+    # write and fsync; green threads for S3). A crash is two steps of writes.
+    collector_storage_threads: int = Field(16, ge=1)
     collector_keepalive: int = Field(5, ge=1)  # idle seconds; part of the head deadline
     # Seconds a request head (request line and headers) may take to arrive, after the
     # keep-alive idle time: a slow-headers client is cut off then.

@@ -4,8 +4,8 @@ Why gevent: a client that sends its report a byte at a time costs a green thread
 instead of an OS thread, so hundreds of slow senders leave the worker free for everyone else;
 Falcon, the WSGI app and every library we call stay as they are (Antenna ran this way for
 years). What would block the event loop: CPU (a few ms per report: parsing, inflating,
-hashing), local-disk writes and fsync (about 1 ms per object here; they stay correct, the
-answer waits for them). Network waits (RabbitMQ confirms, S3) yield to other requests.
+hashing). Local-disk writes and their fsyncs would too, so they run in native threads
+(``app.storage_executor``); network waits (RabbitMQ confirms, S3) yield to other requests.
 
 gunicorn's gevent worker already bounds reading a kept-alive connection's next request
 head by the keep-alive timeout, and nothing else; here the head of every request (first

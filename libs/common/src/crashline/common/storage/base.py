@@ -2,8 +2,9 @@
 
 Backends implement the small :class:`ObjectStore` (bytes under keys); :class:`CrashStorage`
 turns that into crash-level operations so the key layout lives in one place for every
-backend. The order in which a crash's parts are written (the raw crash last) is the
-collector's crash mover's.
+backend. The order in which a crash's parts are written (the raw crash last) is
+:meth:`CrashStorage.save_raw_crash`'s; :meth:`ObjectStore.put_in_order` keeps it while
+writing the objects of one step at once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from typing import BinaryIO
 
 import orjson
@@ -36,7 +38,14 @@ class CrashNotFound(KeyError):
 
 
 class ObjectStore(ABC):
-    """Bytes under string keys. ``put`` must be atomic: a reader sees all or nothing."""
+    """Bytes under string keys. ``put`` must be atomic: a reader sees all or nothing.
+
+    ``executor`` (None: the calling thread, one write at a time) runs the writes of
+    :meth:`put_in_order`, several at once: an event loop hands blocking disk writes to native
+    threads this way, and network writes overlap.
+    """
+
+    executor: Executor | None = None
 
     @abstractmethod
     def put(self, key: str, data: bytes) -> None: ...
@@ -46,6 +55,30 @@ class ObjectStore(ABC):
         stream big objects instead of holding them in memory."""
         file.seek(0)
         self.put(key, file.read())
+
+    def put_data(self, key: str, data: bytes | BinaryIO) -> None:
+        """:meth:`put` for bytes, :meth:`put_file` for a seekable binary file."""
+        if isinstance(data, bytes | bytearray | memoryview):
+            self.put(key, bytes(data))
+        else:
+            self.put_file(key, data)
+
+    def put_in_order(self, steps: Sequence[Mapping[str, bytes | BinaryIO]]) -> None:
+        """Store every object of ``steps``, step after step: each object of a step is stored
+        (durably, where the backend's writes are) before any object of the next step is
+        written. The objects of one step are written at once through the executor."""
+        for step in steps:
+            if self.executor is None or len(step) == 0:
+                for key, data in step.items():
+                    self.put_data(key, data)
+                continue
+            futures = [self.executor.submit(self.put_data, key, data)
+                       for key, data in step.items()]
+            # Wait for every write (each cleans up after itself) before raising the first error.
+            errors = [future.exception() for future in futures]
+            for error in errors:
+                if error is not None:
+                    raise error
 
     @abstractmethod
     def get(self, key: str) -> bytes:
@@ -71,7 +104,7 @@ class ObjectStore(ABC):
     def check(self) -> None:
         """Raise :class:`StorageError` if the backend cannot be read and written."""
         probe = "_healthcheck/probe"
-        self.put(probe, b"ok")
+        self.put_in_order([{probe: b"ok"}])
         if self.get(probe) != b"ok":
             raise StorageError(f"read-back mismatch in {self.describe()}")
 
@@ -105,11 +138,7 @@ class CrashStorage:
     # -- writing a raw crash (the collector) -------------------------------------------
     def put_dump(self, crash_id: str, dump_name: str, data: bytes | BinaryIO) -> None:
         """``data`` is bytes, or a seekable binary file for dumps too big for memory."""
-        key = keys.dump_key(validate_crash_id(crash_id), dump_name)
-        if isinstance(data, bytes | bytearray | memoryview):
-            self.store.put(key, bytes(data))
-        else:
-            self.store.put_file(key, data)
+        self.store.put_data(keys.dump_key(validate_crash_id(crash_id), dump_name), data)
 
     def put_dump_names(self, crash_id: str, dump_names: list[str]) -> None:
         self.store.put(keys.dump_names_key(validate_crash_id(crash_id)), _dumps_json(dump_names))
@@ -119,14 +148,15 @@ class CrashStorage:
 
     def save_raw_crash(self, crash_id: str, raw_crash: Mapping,
                        dumps: Mapping[str, bytes | BinaryIO]) -> None:
-        """Store a whole crash. The one place of the write order: dumps, then dump names,
-        then the raw crash, so a stored raw crash means a complete crash. Every write is
-        idempotent, so after a failure the whole save can simply run again."""
+        """Store a whole crash. The one place of the write order: the dumps and the dump
+        names (at once), then the raw crash, so a stored raw crash means a complete crash.
+        Every write is idempotent, so after a failure the whole save can simply run again."""
         validate_crash_id(crash_id)
-        for name, data in dumps.items():
-            self.put_dump(crash_id, name, data)
-        self.put_dump_names(crash_id, sorted(dumps))
-        self.put_raw_crash(crash_id, raw_crash)
+        parts: dict[str, bytes | BinaryIO] = {
+            keys.dump_key(crash_id, name): data for name, data in dumps.items()}
+        parts[keys.dump_names_key(crash_id)] = _dumps_json(sorted(dumps))
+        self.store.put_in_order(
+            [parts, {keys.raw_crash_key(crash_id): _dumps_json(raw_crash)}])
 
     # -- reading a raw crash (the processor, the webapp) ---------------------------------
     def get_raw_crash(self, crash_id: str) -> dict:
@@ -167,7 +197,8 @@ class CrashStorage:
     # -- crashes stored but not yet queued (the collector writes, a periodic job requeues) --
     def put_pending_publish(self, crash_id: str, record: Mapping) -> None:
         """Note that a stored crash still has to be queued (``record``: queue, reason, time)."""
-        self.store.put(keys.pending_publish_key(validate_crash_id(crash_id)), _dumps_json(record))
+        self.store.put_in_order(
+            [{keys.pending_publish_key(validate_crash_id(crash_id)): _dumps_json(record)}])
 
     def list_pending_publish(self) -> Iterator[tuple[str, dict]]:
         """``(crash_id, record)`` for every crash waiting to be queued, oldest key first."""
@@ -194,7 +225,7 @@ class CrashStorage:
             raise ValueError(f"not a receipt batch name: {batch!r}")
         for crash_id in crash_ids:
             validate_crash_id(crash_id)
-        self.store.put(keys.received_key(hour, batch), "\n".join(crash_ids).encode())
+        self.store.put_in_order([{keys.received_key(hour, batch): "\n".join(crash_ids).encode()}])
 
     def list_receipts(self, hour: dt.datetime) -> Iterator[str]:
         """Crash ids received in the UTC hour that starts at ``hour``."""

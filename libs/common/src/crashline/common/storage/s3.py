@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from typing import BinaryIO
 
 import boto3
@@ -49,10 +50,12 @@ class S3ObjectStore(ObjectStore):
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         connections: int = 32,
+        executor: Executor | None = None,
     ):
         """``connections``: pooled connections to keep, at least the number of threads that
         use this store at once (more are opened, then discarded)."""
         self.bucket = bucket
+        self.executor = executor
         # Retries are the caller's business (the collector retries with its own backoff).
         config = Config(
             connect_timeout=connect_timeout,
