@@ -177,7 +177,7 @@ class IndicesAdmin(AdminPage):
         indices = self.ctx.search.backend.index_stats()
         self.render_admin(req, resp, "siteadmin/indices.html", indices=indices,
                           retention=self.ctx.settings.search_retention_weeks,
-                          template=self.ctx.settings.search_index_template,
+                          index_template=self.ctx.settings.search_index_template,
                           total_docs=sum(i["docs"] for i in indices),
                           total_bytes=sum(i["bytes"] for i in indices))
 
