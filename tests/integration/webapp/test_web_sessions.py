@@ -309,7 +309,7 @@ def test_status_message_on_every_page(site, browser, admin):
     anonymous = Browser(site[0])
     for path in ("/documentation/", "/login/", "/no/such/page", "/monitoring/"):
         page = anonymous.get(path)
-        assert f'data-severity="warning"' in page.text and message in page.text, path
+        assert 'data-severity="warning"' in page.text and message in page.text, path
     assert browser.post("/siteadmin/status/clear", {}).status_code == 303
     assert message not in anonymous.get("/documentation/").text
     assert [e["action"] for e in audit(site[2], "status.set")] != []
