@@ -323,3 +323,22 @@ def test_page_searches_are_rate_limited(site):
     assert int(refused.headers["retry-after"]) > 0
     # Pages that do not search are not counted.
     assert visitor.get("/documentation/").status_code == 200
+
+
+def test_the_api_reads_the_session_for_reads_only(site, crashes):
+    """The crash page links to raw data and dumps in the API: a signed-in browser reads them
+    with its session; no POST to the API acts on a cookie (nothing to forge)."""
+    client, accounts, _ = site
+    name = unique("reader")
+    accounts.create_user(name, PASSWORD, permissions=["view_pii", "reprocess_crashes"])
+    b = Browser(client)
+    b.sign_in(name)
+    crash = b.get("/api/ProcessedCrash/", params={"crash_id": crashes["oom1"]})
+    assert crash.status_code == 200 and crash.json["url"] == "https://example.com/a"
+    assert crash.headers["cache-control"] == "private, no-store"
+    assert "access-control-allow-origin" not in crash.headers
+    anonymous = client.simulate_get("/api/ProcessedCrash/", params={"crash_id": crashes["oom1"]})
+    assert "url" not in anonymous.json
+    reprocess = client.simulate_post("/api/Reprocessing/", cookies=b.cookies,
+                                     params={"crash_ids": crashes["oom1"]})
+    assert reprocess.status_code == 403 and "reprocess_crashes" in reprocess.json["error"]

@@ -105,6 +105,12 @@ class ApiHeadersMiddleware:
                             f"{TOKEN_HEADER}, Content-Type" if trusted else "Content-Type")
             resp.set_header("Access-Control-Max-Age", "86400")
             resp.vary = ["Origin"]
+        elif getattr(req.context, "session", None) is not None:
+            # A signed-in browser reading through the pages' links: same-site only (the
+            # cookie is SameSite), never cached by anyone else.
+            resp.vary = ["Origin", TOKEN_HEADER, "Cookie"]
+            if not resp.cache_control:
+                resp.cache_control = ["private", "no-store"]
         elif req.get_header(TOKEN_HEADER) is None:
             resp.set_header("Access-Control-Allow-Origin", "*")
         else:

@@ -1,6 +1,7 @@
-"""Resolve the caller of every request: an ``Auth-Token`` header (API and pages), else, on
-pages only, a sign-in session cookie. The API never reads cookies, so no API call can be
-forged from another site."""
+"""Resolve the caller of every request: an ``Auth-Token`` header, else a sign-in session
+cookie, on pages and on the API's reads (the raw crash and dump links of the crash page).
+The API's POST endpoints never read the cookie: no change through the API can be forged
+from another site (the pages' forms have their CSRF check)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 TOKEN_HEADER = "Auth-Token"
 # Health checks, metrics and static files answer the same to everyone.
 UNAUTHENTICATED_PREFIXES = ("/__", "/metrics", "/static/")
+SAFE = frozenset({"GET", "HEAD"})
 # Pages that keep the reference's URLs under /api/.
 PAGES_UNDER_API = ("/api/tokens",)
 
@@ -46,7 +48,7 @@ class AuthMiddleware:
             key = req.get_header(TOKEN_HEADER)
             if key is not None:
                 req.context.principal = self.accounts.resolve_token(key.strip())
-            elif self.sessions is not None and not is_api(req):
+            elif self.sessions is not None and (not is_api(req) or req.method in SAFE):
                 self._resolve_session(req, resp)
         except TokenRejected as exc:
             raise forbidden(str(exc)) from None

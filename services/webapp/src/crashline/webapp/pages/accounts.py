@@ -59,7 +59,15 @@ class LoginPage(Page):
         token = csrf.new_token()
         self.ctx.cookies.set_login_csrf(resp, token)
         self.render(req, resp, "login.html", status=status, login_csrf=token,
-                    next_path=next_path, username=username, error=error)
+                    next_path=next_path, username=username, error=error,
+                    cookies_refused=self._cookies_refused(req))
+
+    def _cookies_refused(self, req: falcon.Request) -> bool:
+        """Whether browsers will refuse our secure cookies here: plain http to a host that
+        is not this machine (signing in would then seem to work and not stick)."""
+        host = (req.forwarded_host or "").rsplit(":", 1)[0].strip("[]").lower()
+        return (self.ctx.cookies.secure and req.forwarded_scheme == "http"
+                and host not in ("localhost", "127.0.0.1", "::1"))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = self.form(req)  # the CSRF check has passed (pages/forms.py)
@@ -167,6 +175,7 @@ class TokensPage(Page):
                     grantable=[p for p in PERMISSIONS if principal.has(p)],
                     default_days=min(settings.webapp_token_days, settings.webapp_token_max_days),
                     max_days=settings.webapp_token_max_days, new_key=new_key,
+                    site_url=req.forwarded_prefix,
                     new_token=new_token, notice=notice, error=error)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
