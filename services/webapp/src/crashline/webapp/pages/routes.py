@@ -34,6 +34,7 @@ from crashline.webapp.supersearch.service import SuperSearch
 from crashline.webapp.symbols import SymbolService
 
 STATIC = Path(__file__).resolve().parent / "static"
+TOKEN_ID = "{token_id:int(min=1, max=9223372036854775807)}"  # a bigint: larger ids are 404
 
 
 def add_pages(app: falcon.App, settings: WebappSettings, search: SuperSearch,
@@ -77,14 +78,14 @@ def add_pages(app: falcon.App, settings: WebappSettings, search: SuperSearch,
     app.add_route("/profile", accounts.ProfilePage(ctx))
     app.add_route("/profile/password", accounts.PasswordPage(ctx))
     app.add_route("/api/tokens", accounts.TokensPage(ctx))
-    app.add_route("/api/tokens/{token_id:int}/revoke", accounts.TokenRevokePage(ctx))
+    app.add_route(f"/api/tokens/{TOKEN_ID}/revoke", accounts.TokenRevokePage(ctx))
     # Site administration (admin only).
     app.add_route("/siteadmin", siteadmin.UsersAdmin(ctx))
     app.add_route("/siteadmin/users/create", siteadmin.CreateUser(ctx))
     app.add_route("/siteadmin/users/permissions", siteadmin.UserPermissions(ctx))
     app.add_route("/siteadmin/users/active", siteadmin.UserActive(ctx))
     app.add_route("/siteadmin/tokens", siteadmin.TokensAdmin(ctx))
-    app.add_route("/siteadmin/tokens/{token_id:int}/revoke", siteadmin.TokenRevokeAdmin(ctx))
+    app.add_route(f"/siteadmin/tokens/{TOKEN_ID}/revoke", siteadmin.TokenRevokeAdmin(ctx))
     app.add_route("/siteadmin/status", siteadmin.StatusAdmin(ctx))
     app.add_route("/siteadmin/status/clear", siteadmin.StatusClear(ctx))
     app.add_route("/siteadmin/indices", siteadmin.IndicesAdmin(ctx))
