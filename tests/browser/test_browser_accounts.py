@@ -42,7 +42,7 @@ RUN = uuid.uuid4().hex[:6]
 SECRET_URL = f"https://private.example/ACCOUNTS-{RUN}"
 SECRET_COMMENT = f"ACCOUNTS-COMMENT-{RUN}"
 PASSWORDS = {"admin": f"admin-pw-{RUN}-xyz", "dana": f"dana-pw-{RUN}-xyz",
-             "erik": f"erik-pw-{RUN}-xyz"}
+             "erik": f"erik-pw-{RUN}-xyz", "remy": f"remy-pw-{RUN}-xyz"}
 SESSION_COOKIE = "__Host-crashline_session"
 
 
@@ -80,6 +80,7 @@ def site(crashline_env, make_schema, search_backend, rabbitmq_client,
                          permissions=["admin", "view_pii", "view_rawdump"])
     accounts.create_user(users["dana"], PASSWORDS["dana"])
     accounts.create_user(users["erik"], PASSWORDS["erik"], permissions=["view_pii"])
+    accounts.create_user(users["remy"], PASSWORDS["remy"], permissions=["reprocess_crashes"])
     with pipeline(env, tmp, []) as services:
         web = services["webapp"].url
         dump = tmp / "plain.dmp"
@@ -211,11 +212,25 @@ def test_admin_grant_shows_protected_annotations_on_the_crash_page(browse, site)
     expect(protected).to_contain_text(SECRET_COMMENT)
     expect(dana.page.locator("header .access")).to_have_text("public and protected data")
 
+    admin.open("/siteadmin/indices/", screenshot="siteadmin-indices")
+    index = admin.page.locator("table.indices tbody tr").first
+    expect(index).to_contain_text("-accounts-")
+    assert int(index.locator("td.num").first.inner_text().replace(",", "")) >= 1
+
     admin.open("/siteadmin/auditlog/", screenshot="auditlog")
     grant = admin.page.locator("table.auditlog tr[data-action='user.grant']").first
     expect(grant).to_contain_text(site.users["admin"])
     expect(grant).to_contain_text(site.users["dana"])
     expect(grant).to_contain_text("view_pii")
+
+
+def test_the_crash_page_reprocess_form_works_signed_in(browse, site):
+    remy = browse()
+    sign_in(remy, site.users["remy"], PASSWORDS["remy"], f"/report/index/{site.secret}")
+    form = remy.page.locator("form.reprocess")
+    assert form.locator("input[name=csrf_token]").get_attribute("value")  # the session's
+    form.get_by_role("button", name="Reprocess this crash").click()
+    expect(remy.page.locator("p.notice")).to_contain_text("queued for reprocessing")
 
 
 def test_status_message_appears_on_every_page(browse, site):
@@ -415,10 +430,14 @@ class EvilSite:
         self.server.server_close()
 
 
-@pytest.mark.parametrize("target", ["/api/tokens/", "/siteadmin/users/permissions"])
+@pytest.mark.parametrize("target", ["/api/tokens/", "/siteadmin/users/permissions",
+                                    "/report/reprocess/"])
 def test_a_cross_site_post_is_refused(browse, site, target):
     victim = browse()
-    sign_in(victim, site.users["admin"], PASSWORDS["admin"])
+    user = "remy" if target.startswith("/report") else "admin"  # who could do it here
+    sign_in(victim, site.users[user], PASSWORDS[user])
+    if target.startswith("/report"):
+        target += site.secret
     before = site.accounts.list_tokens(site.users["admin"])
     evil = EvilSite(f"{site.url}{target}", {
         "permission": "admin", "days": "30", "notes": "forged", "username": site.users["dana"],
