@@ -342,7 +342,9 @@ def test_send_crashes_page_names_this_collector(browse, site):
     expect(visitor.page.locator("#collector-url")).to_have_text(collector)
     expect(visitor.page.locator("#crashline-submit + pre")).to_contain_text(
         f"crashline submit --url {collector}")
-    expect(visitor.page.locator("tr.essential")).to_have_count(2)
+    expect(visitor.page.locator("table.recommended tr.essential")).to_have_count(2)
+    expect(visitor.page.locator("table.send-annotations tbody tr")).to_have_count(
+        len([f for f in FIELDS if f.annotations]))  # every annotation Crashline reads
     expect(visitor.page.locator("tr.essential[data-field=product] th")).to_contain_text(
         "ProductName")
     expect(visitor.page.locator("#symbols")).to_contain_text("dump_syms")

@@ -41,8 +41,11 @@ API_SCRIPT = "apidoc.js"
 MAX_INPUTS = 10
 USUAL_PARAMS = ("product", "version", "signature", "date", "_columns", "_facets",
                 "_results_number")
-# The annotations a team should send first: what the pages group crashes by.
+# The annotations a team should send first: what the pages group crashes by; then the ones
+# the pages use next (channels, builds, processes, installations, startup crashes, comments).
 ESSENTIAL_FIELDS = ("product", "version")
+RECOMMENDED_FIELDS = ("release_channel", "build_id", "process_type", "install_time",
+                     "startup_crash", "user_comments")
 UPLOAD_SYMBOLS_PATH = "/api/UploadSymbols/"
 
 # Super Search operator prefixes as the registry names them -> what the search form says.
@@ -182,10 +185,13 @@ class SendCrashesPage(Page):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         self.read(req, NoParams)
         policy = self.ctx.annotations
+        first = ESSENTIAL_FIELDS + RECOMMENDED_FIELDS
         annotated = [f for f in FIELDS if f.annotations]
-        annotated.sort(key=lambda f: (f.name not in ESSENTIAL_FIELDS, f.category, f.name))
         self.render(req, resp, "documentation/send_crashes.html",
                     collector_url=self.ctx.settings.webapp_collector_url,
-                    fields=annotated, essential=ESSENTIAL_FIELDS, policy=policy,
+                    recommended=[f for name in first for f in annotated if f.name == name],
+                    others=sorted((f for f in annotated if f.name not in first),
+                                  key=lambda f: f.annotations[0].lower()),
+                    essential=ESSENTIAL_FIELDS, policy=policy,
                     crashpad=CRASHPAD_ANNOTATIONS,
                     upload_symbols=UPLOAD_SYMBOLS_PATH in self.ctx.openapi.get("paths", {}))
