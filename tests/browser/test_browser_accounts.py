@@ -305,6 +305,7 @@ def test_api_reference_try_it_with_a_token(browse, site):
     visitor = browse()
     visitor.open("/documentation/api/")
     page = visitor.page
+    expect(page.locator("section#UploadSymbols-post form input[type=file]")).to_have_count(1)
     scripts = page.locator("script")
     assert scripts.count() == 1 and scripts.first.get_attribute("src") == "/static/apidoc.js"
     form = page.locator("section#ProcessedCrash-get form.try-it")
@@ -348,6 +349,8 @@ def test_send_crashes_page_names_this_collector(browse, site):
     expect(visitor.page.locator("tr.essential[data-field=product] th")).to_contain_text(
         "ProductName")
     expect(visitor.page.locator("#symbols")).to_contain_text("dump_syms")
+    expect(visitor.page.locator("#upload-symbols pre")).to_have_text(
+        f"CRASHLINE_API_TOKEN=<key> crashline upload-symbols build/symbols/ --url {site.url}")
 
 
 # -- monitoring ---------------------------------------------------------------------------

@@ -125,7 +125,7 @@ class ApiOperation:
     params: list[dict]
     inputs: list[dict] = field(default_factory=list)   # the try-it form's inputs
     more_params: bool = False                          # more than the inputs: a box for them
-    body: str | None = None                            # "form" or "json"
+    body: str | None = None                            # "form", "json" or "file"
     responses: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -149,6 +149,8 @@ def api_operations(document: Mapping) -> list[ApiOperation]:
                 body = "form"
             elif "application/json" in content:
                 body = "json"
+            elif "multipart/form-data" in content:
+                body = "file"
             inputs = params if len(params) <= MAX_INPUTS else [
                 p for p in params if p.get("required") or p["name"] in USUAL_PARAMS]
             operations.append(ApiOperation(
@@ -194,4 +196,5 @@ class SendCrashesPage(Page):
                                   key=lambda f: f.annotations[0].lower()),
                     essential=ESSENTIAL_FIELDS, policy=policy,
                     crashpad=CRASHPAD_ANNOTATIONS,
-                    upload_symbols=UPLOAD_SYMBOLS_PATH in self.ctx.openapi.get("paths", {}))
+                    upload_symbols=UPLOAD_SYMBOLS_PATH in self.ctx.openapi.get("paths", {}),
+                    site_url=req.forwarded_prefix)

@@ -17,7 +17,7 @@
   function queryOf(form) {
     const params = new URLSearchParams();
     for (const [name, value] of new FormData(form)) {
-      if (String(value).trim() !== "") {
+      if (typeof value === "string" && value.trim() !== "") {
         params.append(name, String(value).trim());
       }
     }
@@ -43,7 +43,9 @@
     }
     let target = form.getAttribute("action");
     const request = {method: method, headers: headers, credentials: "omit", cache: "no-store"};
-    if (form.dataset.body === "json") {
+    if (form.dataset.body === "file") {
+      request.body = new FormData(form);  // multipart, its boundary set by the browser
+    } else if (form.dataset.body === "json") {
       headers["Content-Type"] = "application/json";
       request.body = form.querySelector("[data-extra=json]").value;
       if (params.toString()) {
