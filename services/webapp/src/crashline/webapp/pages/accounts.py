@@ -43,6 +43,24 @@ def account_key(username: str) -> str:
     return f"login-user:{digest[:32]}"
 
 
+def count_password_attempt(page: Page, req: falcon.Request, username: str) -> str:
+    """Count a password check of ``username`` (signing in, or confirming a password change)
+    per client address and per account; 429 past either limit. The client's address."""
+    settings = page.ctx.settings
+    address = client_address(req, settings.webapp_trust_x_real_ip)
+    for client, limit in ((f"login-ip:{address}", settings.webapp_login_rate_limit_client),
+                          (account_key(username), settings.webapp_login_rate_limit_account)):
+        if not limit:
+            continue
+        hits, reset = page.ctx.limiter.hit(client)
+        if hits > limit:
+            # The same answer for either limit, and for names that exist or not.
+            raise APIError(falcon.HTTP_429, "Too many sign-in attempts: try again in "
+                                            f"{reset} seconds.",
+                           headers={"Retry-After": str(reset)})
+    return address
+
+
 class LoginPage(Page):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         next_path = safe_next(req.get_param("next"))
@@ -74,8 +92,7 @@ class LoginPage(Page):
         username = self.field(form, "username").strip()
         password = self.field(form, "password")
         next_path = safe_next(self.field(form, "next"))
-        address = client_address(req, self.ctx.settings.webapp_trust_x_real_ip)
-        self._count_attempt(address, username)
+        address = count_password_attempt(self, req, username)
         user = self.ctx.accounts.authenticate(username, password) if username else None
         if user is None:
             log.info("sign-in failed from %s", address)
@@ -87,19 +104,6 @@ class LoginPage(Page):
         self.ctx.cookies.set_session(resp, session_id)
         self.ctx.cookies.clear_login_csrf(resp)
         self.see_other(resp, next_path)
-
-    def _count_attempt(self, address: str, username: str) -> None:
-        settings = self.ctx.settings
-        for client, limit in ((f"login-ip:{address}", settings.webapp_login_rate_limit_client),
-                              (account_key(username), settings.webapp_login_rate_limit_account)):
-            if not limit:
-                continue
-            hits, reset = self.ctx.limiter.hit(client)
-            if hits > limit:
-                # The same answer for either limit, and for names that exist or not.
-                raise APIError(falcon.HTTP_429, "Too many sign-in attempts: try again in "
-                                                f"{reset} seconds.",
-                               headers={"Retry-After": str(reset)})
 
 
 class LogoutPage(Page):
@@ -136,6 +140,7 @@ class PasswordPage(ProfilePage):
         principal, session = self.signed_in(req)
         form = self.form(req)
         current, new, again = (self.field(form, n) for n in ("current", "new", "again"))
+        count_password_attempt(self, req, principal.username)  # no brute force from here
         error = None
         if self.ctx.accounts.authenticate(principal.username, current) is None:
             error = "The current password is wrong."
