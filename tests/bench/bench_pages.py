@@ -5,8 +5,10 @@ Indexes the same synthetic crashes as ``bench_webapp.py`` (products renamed to t
 own, and recorded in PostgreSQL as the processor records them), stores a few processed
 crashes with a realistic stack (the corpus crash's stack walk, its threads repeated to 50)
 in a temporary crash store, starts ``crashline-webapp`` (gunicorn) and times each page over
-loopback, from request to the last byte. Prints p50/p95 per page, the medians of
-``--repeat`` runs (target: p95 under 300 ms). Deletes its indices and rows afterwards.
+loopback, from request to the last byte. The crash report is timed twice: anonymous, and
+signed in (a session looked up in PostgreSQL with every page). Prints p50/p95 per page, the
+medians of ``--repeat`` runs (target: p95 under 300 ms). Deletes its indices and rows
+afterwards.
 
     .venv/bin/python tests/bench/bench_pages.py [--crashes 100000] [--requests 40] [--repeat 5]
 """
@@ -33,6 +35,8 @@ from crashline.common.database import apply_migrations, database_from_settings
 from crashline.common.search import search_from_settings
 from crashline.common.storage import storage_from_settings
 from crashline.processor.destinations import DatabaseDestination
+from crashline.webapp.auth.sessions import Cookies, SessionStore
+from crashline.webapp.auth.store import AccountStore
 from crashline.webapp.settings import WebappSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for harness
@@ -95,12 +99,13 @@ def store_crashes(storage) -> list[str]:
     return ids
 
 
-def measure(session: requests.Session, urls: list[str], count: int) -> list[float]:
+def measure(session: requests.Session, urls: list[str], count: int,
+            headers: dict[str, str] | None = None) -> list[float]:
     times = []
     for i in range(count + 5):  # the first 5 warm up
         url = urls[i % len(urls)]
         start = time.perf_counter()
-        response = session.get(url, timeout=60)
+        response = session.get(url, timeout=60, headers=headers)
         elapsed = time.perf_counter() - start
         assert response.status_code == 200, (url, response.status_code, response.text[:500])
         if i >= 5:
@@ -122,6 +127,8 @@ def main() -> int:
     env = {"CRASHLINE_SEARCH_INDEX_TEMPLATE": TEMPLATE,
            "CRASHLINE_STORAGE_BACKEND": "local", "CRASHLINE_STORAGE_PATH": str(work / "crashes"),
            "CRASHLINE_STORAGE_FSYNC": "false",
+           # The pages' searches are counted like production, but never limit the benchmark.
+           "CRASHLINE_WEBAPP_RATE_LIMIT_SEARCH_ANONYMOUS": "100000000",
            "CRASHLINE_WEBAPP_WORKERS": "2", "CRASHLINE_WEBAPP_THREADS": "2"}
     settings = WebappSettings(**{k.removeprefix("CRASHLINE_").lower(): v
                                  for k, v in env.items()})
@@ -131,9 +138,19 @@ def main() -> int:
     indices, top_signature = index_all(backend, db, args.crashes)
     crash_ids = store_crashes(storage_from_settings(settings))
     webapp = start_webapp(env, work / "webapp.log")
+    # A signed-in reader: their session cookie, sent by hand (requests keeps secure cookies
+    # for https).
+    user = AccountStore(db).create_user(f"bench-{TAG}", permissions=["view_pii"])
+    session_id = SessionStore(db, dt.timedelta(hours=1), dt.timedelta(hours=1)).create(user.id)
+    signed_in = {"Cookie": f"{Cookies(settings.webapp_cookie_secure).session}={session_id}"}
+    check = requests.get(f"{webapp.url}/report/index/{crash_ids[0]}", headers=signed_in,
+                         timeout=60)
+    assert f"bench-{TAG}" in check.text, "the session cookie did not sign the page in"
     product = f"FirefoxBench{TAG}"
+    report_urls = [f"{webapp.url}/report/index/{c}" for c in crash_ids]
     pages = {
-        "crash report": [f"{webapp.url}/report/index/{c}" for c in crash_ids],
+        "crash report": report_urls,
+        "crash report (signed in)": report_urls,
         "top crashers (7 days)": [f"{webapp.url}/topcrashers/?product={product}"
                                   f"&version=120.0&days={d}&process_type=any"
                                   for d in (7, 7, 3)],
@@ -145,7 +162,8 @@ def main() -> int:
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in pages}
         for _ in range(args.repeat):
             for name, urls in pages.items():
-                times = measure(session, urls, args.requests)
+                times = measure(session, urls, args.requests,
+                                signed_in if "signed in" in name else None)
                 runs[name].append((percentile(times, 50), percentile(times, 95)))
         print(f"\n{args.crashes} crashes, {args.requests} requests x {args.repeat} runs "
               "(medians of the runs), milliseconds")
@@ -159,6 +177,7 @@ def main() -> int:
         for index in indices:
             backend.delete_index(index)
         with db.transaction() as cur:
+            cur.execute("DELETE FROM users WHERE id = %s", (user.id,))  # and its session
             cur.execute("DELETE FROM product_versions WHERE product LIKE %s", (f"%Bench{TAG}",))
             cur.execute("DELETE FROM products WHERE name LIKE %s", (f"%Bench{TAG}",))
             cur.execute("DELETE FROM signatures WHERE signature = ANY(%s)",

@@ -10,6 +10,7 @@ answers, and is stopped at teardown (SIGTERM to its process group, SIGKILL if it
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -117,7 +118,9 @@ def pipeline(env: Mapping[str, str], tmp: Path, symbol_dirs: list[str],
              webapp_env: Mapping[str, str] | None = None) -> Iterator[dict[str, ServiceProcess]]:
     """A collector, one processor worker and the webapp, ready, stopped on exit: the
     services of an end-to-end or browser test (``webapp_env`` adds webapp settings). The
-    processor's symbol store is this webapp's symbol server, ahead of ``symbol_dirs``.
+    processor's symbol store is this webapp's symbol server, ahead of ``symbol_dirs``. The
+    webapp's monitoring page watches the collector and the processor, and its "send us
+    crashes" page names this collector.
 
     The webapp does not rate-limit: its counters are per client address in the shared test
     database, where every suite polling from 127.0.0.1 (on this machine, any checkout's)
@@ -140,7 +143,16 @@ def pipeline(env: Mapping[str, str], tmp: Path, symbol_dirs: list[str],
             **env, "CRASHLINE_WEBAPP_BIND": f"127.0.0.1:{webapp_port}",
             "CRASHLINE_WEBAPP_WORKERS": "1", "CRASHLINE_WEBAPP_INDEX_CACHE_SECONDS": "0",
             "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "0",
-            "CRASHLINE_WEBAPP_RATE_LIMIT_AUTHENTICATED": "0", **(webapp_env or {})},
+            "CRASHLINE_WEBAPP_RATE_LIMIT_AUTHENTICATED": "0",
+            "CRASHLINE_WEBAPP_RATE_LIMIT_SEARCH_ANONYMOUS": "0",
+            "CRASHLINE_WEBAPP_RATE_LIMIT_SEARCH_AUTHENTICATED": "0",
+            "CRASHLINE_WEBAPP_LOGIN_RATE_LIMIT_ACCOUNT": "0",
+            "CRASHLINE_WEBAPP_LOGIN_RATE_LIMIT_CLIENT": "0",
+            "CRASHLINE_WEBAPP_COLLECTOR_URL": f"http://127.0.0.1:{collector_port}/submit",
+            "CRASHLINE_WEBAPP_MONITOR_SERVICES": json.dumps({
+                "collector": f"http://127.0.0.1:{collector_port}",
+                "processor": f"http://127.0.0.1:{worker_port}"}),
+            **(webapp_env or {})},
             webapp_port, tmp / "webapp.log"),
     }
     try:

@@ -2,8 +2,8 @@
 storage, in a namespace of the crontabber's own.
 
 The runner's state and the ledger are singletons (one row per job, one per hour), so each
-test session keeps them in a PostgreSQL schema of its own (``search_path`` in the database
-URL), and tests that run the real job registry get a fresh schema each. Queues, indices and
+test session keeps them in a PostgreSQL schema of its own (``make_schema``, in the root
+conftest), and tests that run the real job registry get a fresh schema each. Queues, indices and
 the storage folder are the session's with a ``cron`` suffix, so the jobs see only what these
 tests put there.
 """
@@ -11,50 +11,16 @@ tests put there.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Callable, Iterator
-from urllib.parse import quote
+from collections.abc import Iterator
 
-import psycopg2
 import pytest
 from crontabber_support import namespaced, settings_from_env
 
-from crashline.common.database import Database, apply_migrations
+from crashline.common.database import Database
 from crashline.crontabber.job import Backends
 from crashline.crontabber.settings import CrontabberSettings
 
 UTC = dt.UTC
-
-
-def _with_schema(dsn: str, schema: str) -> str:
-    separator = "&" if "?" in dsn else "?"
-    return f"{dsn}{separator}options={quote(f'-csearch_path={schema}')}"
-
-
-@pytest.fixture(scope="session")
-def make_schema(crashline_env, database) -> Iterator[Callable[[], str]]:
-    """A function making a PostgreSQL schema with every migration applied; its URL."""
-    base = crashline_env["CRASHLINE_DATABASE_URL"]
-    made: list[str] = []
-
-    def make() -> str:
-        schema = f"crontabber_{uuid.uuid4().hex[:10]}"
-        with psycopg2.connect(base) as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE SCHEMA {schema}")
-        made.append(schema)
-        url = _with_schema(base, schema)
-        db = Database(url)
-        apply_migrations(db)
-        db.close()
-        return url
-
-    yield make
-    conn = psycopg2.connect(base)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for schema in made:
-            cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,7 @@ def test_token_carries_a_subset_of_the_owner_permissions(accounts, tokens):  # c
 
 def test_revoking_a_permission_strips_it_from_tokens(accounts):
     name = f"dave-{SUFFIX}"
-    accounts.create_user(name, "pw", permissions=["view_pii", "view_rawdump"])
+    accounts.create_user(name, "dave-password", permissions=["view_pii", "view_rawdump"])
     key, token = accounts.create_token(name, ["view_pii", "view_rawdump"])
     assert accounts.resolve_token(key).permissions == {"view_pii", "view_rawdump"}
     accounts.revoke(name, ["view_pii"])
@@ -58,16 +58,18 @@ def test_tokens_are_stored_hashed(accounts, database, tokens):
 
 def test_passwords(accounts):
     name = f"erin-{SUFFIX}"
-    accounts.create_user(name, "s3cret")
-    assert accounts.authenticate(name, "s3cret").username == name
+    accounts.create_user(name, "s3cret-erin")
+    assert accounts.authenticate(name, "s3cret-erin").username == name
     assert accounts.authenticate(name, "wrong") is None
-    accounts.set_password(name, "n3w")
-    assert accounts.authenticate(name, "s3cret") is None
-    assert accounts.authenticate(name, "n3w") is not None
+    accounts.set_password(name, "n3w-erin-password")
+    assert accounts.authenticate(name, "s3cret-erin") is None
+    assert accounts.authenticate(name, "n3w-erin-password") is not None
     accounts.set_active(name, False)
-    assert accounts.authenticate(name, "n3w") is None
+    assert accounts.authenticate(name, "n3w-erin-password") is None
     with pytest.raises(AccountError):
-        accounts.create_user(name, "again")
+        accounts.create_user(name, "again-erin-password")
+    with pytest.raises(AccountError, match="at least 10 characters"):
+        accounts.set_password(name, "short")
     with pytest.raises(AccountError):
         accounts.grant(name, ["fly"])
 
@@ -80,7 +82,7 @@ def run_admin(web_env, *args, stdin=""):
 def test_admin_cli(web_env, accounts, database, client):
     name = f"frank-{SUFFIX}"
     created = run_admin(web_env, "create-user", name, "--password-stdin",
-                        "--permission", "view_pii", stdin="pw\n")
+                        "--permission", "view_pii", stdin="frank-password\n")
     assert created.returncode == 0, created.stderr
     assert run_admin(web_env, "grant", name, "view_rawdump").returncode == 0
     assert run_admin(web_env, "grant", name, "bogus").returncode == 1
@@ -95,7 +97,7 @@ def test_admin_cli(web_env, accounts, database, client):
     users = run_admin(web_env, "list-users").stdout
     assert any(line.startswith(name) and "view_pii,view_rawdump" in line
                for line in users.splitlines())
-    assert accounts.authenticate(name, "pw") is not None
+    assert accounts.authenticate(name, "frank-password") is not None
     token_id = listing.stdout.split()[0]
     assert run_admin(web_env, "delete-token", token_id).returncode == 0
     assert status_and_error(client, key) == (403, "API Token not matched")

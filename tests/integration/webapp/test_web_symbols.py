@@ -60,7 +60,7 @@ def env(web_env, database, web_search, rabbitmq_client, accounts):
     queue = RabbitMQ(settings.rabbitmq_url, QueueNames(prefix))
     queue.connect()
     user = f"symbols-{SUFFIX}"
-    accounts.create_user(user, "pw", permissions=["upload_symbols", "view_pii"])
+    accounts.create_user(user, "symbols-password", permissions=["upload_symbols", "view_pii"])
     keys = {"upload": accounts.create_token(user, ["upload_symbols"])[0],
             "other": accounts.create_token(user, ["view_pii"])[0]}
     yield {"client": client, "settings": settings, "queue": queue, "keys": keys,

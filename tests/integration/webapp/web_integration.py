@@ -33,8 +33,9 @@ def webapp_env(crashline_env: dict[str, str]) -> dict[str, str]:
     # Our own indices, so other suites indexing in this session cannot change our counts.
     env["CRASHLINE_SEARCH_INDEX_TEMPLATE"] = env["CRASHLINE_SEARCH_INDEX_TEMPLATE"].replace(
         "-%Y%W", "-webapp-%Y%W")
-    env["CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS"] = "0"
-    env["CRASHLINE_WEBAPP_RATE_LIMIT_AUTHENTICATED"] = "0"
+    for limit in ("RATE_LIMIT_ANONYMOUS", "RATE_LIMIT_AUTHENTICATED", "RATE_LIMIT_SEARCH_ANONYMOUS",
+                  "RATE_LIMIT_SEARCH_AUTHENTICATED"):
+        env[f"CRASHLINE_WEBAPP_{limit}"] = "0"
     env["CRASHLINE_WEBAPP_INDEX_CACHE_SECONDS"] = "0"
     return env
 

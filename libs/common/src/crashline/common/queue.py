@@ -280,6 +280,9 @@ class ThreadLocalPublisher:
     def depth(self, queue: str) -> int:
         return self._client().depth(queue)
 
+    def depths(self) -> dict[str, int]:
+        return self._client().depths()
+
     def check(self) -> None:
         self._client().check()
 

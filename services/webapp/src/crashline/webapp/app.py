@@ -1,4 +1,5 @@
-"""The webapp's Falcon application: the JSON API under ``/api/`` and the health routes."""
+"""The webapp's Falcon application: the JSON API under ``/api/``, the pages, and the health
+routes."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import falcon.media
 
 from crashline.common.annotations import annotation_policy
 from crashline.common.database.pool import DatabaseError
-from crashline.common.health import add_health_routes
+from crashline.common.health import Heartbeat, add_health_routes
 from crashline.common.queue import QueueError
 from crashline.common.search import SearchError
 from crashline.common.storage import StorageError
@@ -24,6 +25,7 @@ from crashline.webapp.api.crashes import (
     RawCrashResource,
     ReprocessingResource,
 )
+from crashline.webapp.api.monitoring import MonitoringResource
 from crashline.webapp.api.pipeline import (
     LedgerCrashesResource,
     LedgerResource,
@@ -45,11 +47,13 @@ from crashline.webapp.api.supersearch import (
 from crashline.webapp.api.symbols import MissingSymbolsResource, UploadSymbolsResource
 from crashline.webapp.api.versions import NoOpResource, VersionStringResource
 from crashline.webapp.auth.middleware import TOKEN_HEADER, AuthMiddleware, is_api
+from crashline.webapp.auth.sessions import Cookies, SessionStore
 from crashline.webapp.auth.store import AccountStore
 from crashline.webapp.catalog import Catalog
 from crashline.webapp.crashes import CrashService
 from crashline.webapp.errors import handle_unexpected, not_found, serialize_error, unavailable
 from crashline.webapp.metrics import MetricsMiddleware
+from crashline.webapp.monitoring import Heartbeats, Monitor
 from crashline.webapp.openapi import OpenAPIResource
 from crashline.webapp.pages.routes import add_pages
 from crashline.webapp.pipeline_records import PipelineRecords
@@ -101,6 +105,12 @@ class ApiHeadersMiddleware:
                             f"{TOKEN_HEADER}, Content-Type" if trusted else "Content-Type")
             resp.set_header("Access-Control-Max-Age", "86400")
             resp.vary = ["Origin"]
+        elif getattr(req.context, "session", None) is not None:
+            # A signed-in browser reading through the pages' links: same-site only (the
+            # cookie is SameSite), never cached by anyone else.
+            resp.vary = ["Origin", TOKEN_HEADER, "Cookie"]
+            if not resp.cache_control:
+                resp.cache_control = ["private", "no-store"]
         elif req.get_header(TOKEN_HEADER) is None:
             resp.set_header("Access-Control-Allow-Origin", "*")
         else:
@@ -145,6 +155,9 @@ def create_app(settings: WebappSettings | None = None,
     services = services or Services(settings)
     accounts = AccountStore(services.db)
     limiter = RateLimiter(services.db, settings.webapp_rate_limit_window)
+    sessions = SessionStore(services.db, dt.timedelta(hours=settings.webapp_session_idle_hours),
+                            dt.timedelta(days=settings.webapp_session_max_days))
+    cookies = Cookies(settings.webapp_cookie_secure)
 
     app = falcon.App(middleware=[
         MetricsMiddleware(),
@@ -152,8 +165,10 @@ def create_app(settings: WebappSettings | None = None,
         # Rate limits first: a request is counted before its token costs a lookup.
         RateLimitMiddleware(limiter, settings.webapp_rate_limit_anonymous,
                             settings.webapp_rate_limit_authenticated,
-                            settings.webapp_trust_x_real_ip),
-        AuthMiddleware(accounts),
+                            settings.webapp_trust_x_real_ip,
+                            settings.webapp_rate_limit_search_anonymous,
+                            settings.webapp_rate_limit_search_authenticated),
+        AuthMiddleware(accounts, sessions, cookies),
     ])
     app.req_options.strip_url_path_trailing_slash = True
     json_handler = falcon.media.JSONHandler(dumps=dumps)
@@ -174,6 +189,19 @@ def create_app(settings: WebappSettings | None = None,
     catalog = Catalog(services.db)
     records = PipelineRecords(services.db)
     symbols = SymbolService(services, settings, search.indices)
+    health_checks = {
+        "database": services.db.check,
+        "search": services.search.check,
+        "storage": lambda: services.storage.check(),
+        "queue": services.publisher.check,
+    }
+    own_health = Heartbeat(health_checks, settings.webapp_heartbeat_cache_seconds)
+    monitor = Monitor(
+        records, services.publisher.depths, services.queues.failed,
+        Heartbeats(settings.webapp_monitor_services, settings.webapp_monitor_timeout,
+                   settings.webapp_heartbeat_cache_seconds),
+        lambda: own_health.result()[1],
+        dt.timedelta(minutes=settings.webapp_crontabber_quiet_minutes))
     resources: list[Resource] = [
         SuperSearchResource(search),
         SuperSearchUnredactedResource(search),
@@ -196,19 +224,19 @@ def create_app(settings: WebappSettings | None = None,
         LedgerCrashesResource(records),
         UploadSymbolsResource(symbols),
         MissingSymbolsResource(symbols),
+        MonitoringResource(monitor),
     ]
     for resource in resources:
         app.add_route(f"/api/{resource.name}", resource)
-    app.add_route("/api/openapi.json", OpenAPIResource(resources))
+    openapi = OpenAPIResource(resources)
+    app.add_route("/api/openapi.json", openapi)
     app.add_route("/api", ApiIndex(resources))
     app.add_route("/api/{name}", UnknownService())
     app.add_route("/symbols/{debug_file}/{debug_id}/{file_name}", SymbolServerResource(symbols))
-    add_pages(app, settings, search, crashes, catalog, symbols)
+    add_pages(app, settings, search, crashes, catalog, symbols, accounts_store=accounts,
+              sessions=sessions, cookies=cookies, limiter=limiter, monitor=monitor,
+              annotations=annotations, openapi=openapi.document)
 
-    add_health_routes(app, "crashline-webapp", {
-        "database": services.db.check,
-        "search": services.search.check,
-        "storage": lambda: services.storage.check(),
-        "queue": services.publisher.check,
-    }, heartbeat_cache_seconds=settings.webapp_heartbeat_cache_seconds)
+    add_health_routes(app, "crashline-webapp", health_checks,
+                      heartbeat_cache_seconds=settings.webapp_heartbeat_cache_seconds)
     return app

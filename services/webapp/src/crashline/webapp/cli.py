@@ -16,6 +16,7 @@ import getpass
 import sys
 
 from crashline.common.database.pool import DatabaseError
+from crashline.webapp.auth.audit import cli_actor
 from crashline.webapp.auth.principal import PERMISSIONS
 from crashline.webapp.auth.store import AccountError, AccountStore
 from crashline.webapp.settings import get_webapp_settings
@@ -87,30 +88,33 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, store: AccountStore, token_days: int) -> None:
     cmd = args.command
+    actor = cli_actor()  # every change is in the audit log, as the pages' are
     if cmd == "create-user":
         password = None if args.no_password else _read_password(args.password_stdin)
-        user = store.create_user(args.username, password or None, args.email, args.permission)
+        user = store.create_user(args.username, password or None, args.email, args.permission,
+                                 actor=actor)
         print(f"created user {user.username} (permissions: "
               f"{', '.join(sorted(user.permissions)) or 'none'})")
     elif cmd == "set-password":
-        store.set_password(args.username, _read_password(args.password_stdin))
+        store.set_password(args.username, _read_password(args.password_stdin), actor=actor)
         print(f"password of {args.username} set")
     elif cmd in ("grant", "revoke"):
-        user = getattr(store, cmd)(args.username, args.permissions)
+        user = getattr(store, cmd)(args.username, args.permissions, actor=actor)
         print(f"{user.username}: {', '.join(sorted(user.permissions)) or 'no permissions'}")
     elif cmd in ("activate", "deactivate"):
-        store.set_active(args.username, cmd == "activate")
+        store.set_active(args.username, cmd == "activate", actor=actor)
         print(f"{args.username} {cmd}d")
     elif cmd == "create-token":
         days = token_days if args.days is None else args.days  # 0 is a value, not "unset"
-        key, token = store.create_token(args.username, args.permission, days, args.notes)
+        key, token = store.create_token(args.username, args.permission, days, args.notes,
+                                        actor=actor)
         print(f"token {token.id} for {token.username}, permissions: "
               f"{', '.join(sorted(token.permissions)) or 'none'}, expires "
               f"{token.expires_at:%Y-%m-%d %H:%M} UTC", file=sys.stderr)
         print("This key is shown only once; send it as the Auth-Token header:", file=sys.stderr)
         print(key)
     elif cmd == "delete-token":
-        store.delete_token(args.token_id)
+        store.delete_token(args.token_id, actor=actor)
         print(f"token {args.token_id} deleted")
     elif cmd == "list-users":
         for user in store.list_users():

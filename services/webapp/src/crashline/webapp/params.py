@@ -13,12 +13,17 @@ import typing
 from collections.abc import Callable, Mapping
 
 import falcon
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from crashline.webapp.errors import ParamError
 
 # Parameters any endpoint accepts on top of its own.
 GLOBAL_PARAMS = frozenset({"pretty"})
+
+
+class NoParams(BaseModel):
+    """What an endpoint or page without parameters of its own accepts."""
+    model_config = ConfigDict(extra="forbid")
 
 
 def _is_list(annotation: object) -> bool:

@@ -1,6 +1,6 @@
-"""What the crontabber records in PostgreSQL about the pipeline (crashes verify-processed
-found missing, the ledger's hours and the crash ids behind their differences), read for the
-API and the pages alike."""
+"""What the crontabber records in PostgreSQL about the pipeline (its jobs' state, crashes
+verify-processed found missing, the ledger's hours and the crash ids behind their
+differences), read for the API and the pages alike."""
 
 from __future__ import annotations
 
@@ -59,3 +59,14 @@ class PipelineRecords:
                            "AND kind = %s ORDER BY crash_id LIMIT %s OFFSET %s",
                            (hour, kind, limit, offset))
         return total["n"], [row["crash_id"] for row in rows]
+
+    def cron_jobs(self) -> list[dict]:
+        """The crontabber's state of every job it has seen (``cron_jobs`` rows), by name."""
+        return self.db.fetch_all("SELECT * FROM cron_jobs ORDER BY name")
+
+    def missing_counts(self) -> dict[str, int]:
+        """Crashes verify-processed found missing: still ``open``, ``found`` since."""
+        [row] = self.db.fetch_all(
+            "SELECT count(*) FILTER (WHERE NOT is_processed) AS open, "
+            "count(*) FILTER (WHERE is_processed) AS found FROM missing_processed_crashes")
+        return dict(row)

@@ -94,11 +94,14 @@ class RateLimitMiddleware:
     before the token is resolved, ``process_resource`` (per user) after."""
 
     def __init__(self, limiter: RateLimiter, anonymous: int, authenticated: int,
-                 trust_x_real_ip: bool = False):
+                 trust_x_real_ip: bool = False, search_anonymous: int = 0,
+                 search_authenticated: int = 0):
         self.limiter = limiter
         self.anonymous = anonymous
         self.authenticated = authenticated
         self.trust_x_real_ip = trust_x_real_ip
+        self.search_anonymous = search_anonymous
+        self.search_authenticated = search_authenticated
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         if not is_api(req) or req.method == "OPTIONS":
@@ -116,6 +119,15 @@ class RateLimitMiddleware:
         principal = getattr(req.context, "principal", None)
         if is_api(req) and principal is not None and principal.authenticated:
             self._count(resp, f"user:{principal.user_id}", self.authenticated, "this user")
+        elif getattr(resource, "searches", False) and req.method == "GET":
+            if principal is not None and principal.authenticated:
+                self._count(resp, f"search-user:{principal.user_id}", self.search_authenticated,
+                            "searches from the pages by one user")
+            else:
+                address = client_address(req, self.trust_x_real_ip)
+                self._count(resp, f"search-ip:{address}", self.search_anonymous,
+                            "searches from the pages by signed-out visitors from one address",
+                            ", or sign in for a higher limit")
 
     def _count(self, resp: falcon.Response, client: str, limit: int, who: str,
                hint: str = "") -> None:

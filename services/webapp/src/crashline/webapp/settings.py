@@ -40,8 +40,40 @@ class WebappSettings(CommonSettings):
     # anonymous answers are readable from any origin.
     webapp_cors_token_origins: CommaList = Field(default_factory=list)
 
-    # Tokens created without an explicit expiry live this many days.
+    # Tokens created without an explicit expiry live this many days; the token page offers
+    # at most webapp_token_max_days.
     webapp_token_days: int = Field(90, ge=1)
+    webapp_token_max_days: int = Field(365, ge=1)
+
+    # Sign-in sessions: a session ends after this many idle hours, and in any case this many
+    # days after sign-in.
+    webapp_session_idle_hours: int = Field(24, ge=1)
+    webapp_session_max_days: int = Field(14, ge=1)
+    # Secure cookies (with the __Host- prefix). Browsers take them from https:// and from
+    # http://localhost or 127.0.0.1; turn off only for plain http on another host.
+    webapp_cookie_secure: bool = True
+    # Sign-in attempts per rate-limit window, per account name and per client address.
+    webapp_login_rate_limit_account: int = Field(5, ge=0)
+    webapp_login_rate_limit_client: int = Field(20, ge=0)
+    # Page views that run searches (Super Search, signature, top crashers) per window:
+    # per address when signed out, per user when signed in.
+    webapp_rate_limit_search_anonymous: int = Field(10, ge=0)
+    webapp_rate_limit_search_authenticated: int = Field(100, ge=0)
+    # The profile page's answer to "how do I get more permissions?" (text; empty: ask one
+    # of the administrators, who are listed).
+    webapp_access_request: str = ""
+    # How long a status message change takes to reach the other web workers.
+    webapp_status_cache_seconds: float = Field(5.0, ge=0)
+
+    # The "send us crashes" page: where crash reporters post.
+    webapp_collector_url: str = "http://127.0.0.1:8000/submit"
+    # The monitoring page: each service's base URL, whose /__heartbeat__ it shows.
+    webapp_monitor_services: dict[str, str] = Field(default_factory=lambda: {
+        "collector": "http://127.0.0.1:8000", "processor": "http://127.0.0.1:9101",
+        "crontabber": "http://127.0.0.1:9190"})
+    webapp_monitor_timeout: float = Field(3.0, gt=0)
+    # No job run for this long: the monitoring page says the crontabber is not running.
+    webapp_crontabber_quiet_minutes: int = Field(15, ge=1)
     # Asking for an unprocessed crash queues it on the priority queue at most this often.
     webapp_priority_interval: int = Field(60, ge=1)
     # How long the list of existing search indices is trusted before asking the engine again.
@@ -65,6 +97,14 @@ class WebappSettings(CommonSettings):
     symbols_upload_max_inflated_bytes: int = Field(8 << 30, ge=1)
     symbols_upload_max_ratio: float = Field(100.0, gt=1)
     symbols_upload_tmp_dir: Path | None = None
+
+    @field_validator("webapp_monitor_services")
+    @classmethod
+    def _check_monitor_services(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, url in value.items():
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"the URL of {name} must start with http:// or https://")
+        return {name: url.rstrip("/") for name, url in value.items()}
 
     @field_validator("webapp_source_urls")
     @classmethod

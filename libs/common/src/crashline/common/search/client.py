@@ -265,6 +265,16 @@ class SearchBackend:
                           format="json")
         return sorted(row["index"] for row in rows if self.namer.is_ours(row["index"]))
 
+    def index_stats(self) -> list[dict]:
+        """Our indices with their health, documents and bytes on disk (the cat API)."""
+        rows = self._json("GET", f"/_cat/indices/{self.namer.wildcard}",
+                          h="index,health,docs.count,store.size", bytes="b", format="json")
+        return sorted(({"index": row["index"], "health": row.get("health"),
+                        "docs": int(row.get("docs.count") or 0),
+                        "bytes": int(row.get("store.size") or 0)}
+                       for row in rows if self.namer.is_ours(row["index"])),
+                      key=lambda row: row["index"])
+
     def delete_index(self, name: str) -> None:
         self._known_indices.discard(name)
         self._json("DELETE", f"/{name}", ignore_unavailable="true")

@@ -121,27 +121,29 @@ class LedgerResource(Resource):
         hours = self.records.ledger_hours(start, end, params.unbalanced)
         unbalanced = [h["hour"] for h in hours if not h["balanced"]]
         ids = self.records.difference_samples(unbalanced, IDS_PER_DIFFERENCE)
-        resp.media = {"hours": [self._hour(req, h, ids) for h in hours], "total": len(hours),
-                      "balanced": not unbalanced}
+        resp.media = {"hours": [ledger_hour(h, ids, req.prefix) for h in hours],
+                      "total": len(hours), "balanced": not unbalanced}
 
-    @staticmethod
-    def _hour(req: falcon.Request, row: dict, ids: dict) -> dict:
-        differences = {}
-        for kind in KINDS:
-            count = row["differences"].get(kind, 0)
-            if not count:
-                continue
-            shown = ids.get((row["hour"], kind), [])
-            more = None
-            if count > len(shown):
-                more = _url(req, LedgerCrashesResource.name,
-                            {"hour": row["hour"].isoformat(), "kind": kind})
-            differences[kind] = {"count": count, "crash_ids": shown, "more": more}
-        return {"hour": row["hour"].isoformat(), "received": row["received"],
-                "stored": row["stored"], "deferred": row["deferred"],
-                "processed": row["processed"], "indexed": row["indexed"],
-                "balanced": row["balanced"], "counted_at": row["counted_at"].isoformat(),
-                "differences": differences}
+
+def ledger_hour(row: dict, ids: dict, prefix: str = "") -> dict:
+    """One ``ledger_hours`` row with the crash ids of its differences (``ids``: (hour, kind)
+    -> the first ids); ``more`` links to all of them when they are more."""
+    differences = {}
+    for kind in KINDS:
+        count = row["differences"].get(kind, 0)
+        if not count:
+            continue
+        shown = ids.get((row["hour"], kind), [])
+        more = None
+        if count > len(shown):
+            more = (f"{prefix}/api/{LedgerCrashesResource.name}/?"
+                    + urlencode({"hour": row["hour"].isoformat(), "kind": kind}))
+        differences[kind] = {"count": count, "crash_ids": shown, "more": more}
+    return {"hour": row["hour"].isoformat(), "received": row["received"],
+            "stored": row["stored"], "deferred": row["deferred"],
+            "processed": row["processed"], "indexed": row["indexed"],
+            "balanced": row["balanced"], "counted_at": row["counted_at"].isoformat(),
+            "differences": differences}
 
 
 class LedgerCrashesParams(BaseModel):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import falcon
-from pydantic import BaseModel, ConfigDict
 
 from crashline.common.annotations import AnnotationPolicy
 from crashline.common.fields import FIELDS, FieldDef
 from crashline.webapp.api.base import Operation, Resource
 from crashline.webapp.auth.principal import VIEW_PII
 from crashline.webapp.dictionary import data_dictionary
-from crashline.webapp.params import query_params
+from crashline.webapp.params import NoParams, query_params
 from crashline.webapp.supersearch.params import search_params_model
 from crashline.webapp.supersearch.service import SuperSearch
 
@@ -49,10 +48,6 @@ class SuperSearchUnredactedResource(SuperSearchResource):
         for permission in needed:
             self.require(req, permission)
         super().on_get(req, resp)
-
-
-class NoParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def field_definition(fdef: FieldDef) -> dict:

@@ -1,4 +1,7 @@
-"""Resolve the caller of every API request from its ``Auth-Token`` header."""
+"""Resolve the caller of every request: an ``Auth-Token`` header, else a sign-in session
+cookie, on pages and on the API's reads (the raw crash and dump links of the crash page).
+The API's POST endpoints never read the cookie: no change through the API can be forged
+from another site (the pages' forms have their CSRF check)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import falcon
 
 from crashline.common.database.pool import DatabaseError
 from crashline.webapp.auth.principal import ANONYMOUS
+from crashline.webapp.auth.sessions import Cookies, SessionStore
 from crashline.webapp.auth.store import AccountStore, TokenRejected
 from crashline.webapp.errors import forbidden, unavailable
 
@@ -16,28 +20,48 @@ log = logging.getLogger(__name__)
 TOKEN_HEADER = "Auth-Token"
 # Health checks, metrics and static files answer the same to everyone.
 UNAUTHENTICATED_PREFIXES = ("/__", "/metrics", "/static/")
+SAFE = frozenset({"GET", "HEAD"})
+# Pages that keep the reference's URLs under /api/.
+PAGES_UNDER_API = ("/api/tokens",)
 
 
 def is_api(req: falcon.Request) -> bool:
-    return req.path == "/api" or req.path.startswith("/api/")
+    path = req.path
+    if path in PAGES_UNDER_API or path.startswith(tuple(p + "/" for p in PAGES_UNDER_API)):
+        return False
+    return path == "/api" or path.startswith("/api/")
 
 
 class AuthMiddleware:
-    def __init__(self, accounts: AccountStore):
+    def __init__(self, accounts: AccountStore, sessions: SessionStore | None = None,
+                 cookies: Cookies | None = None):
         self.accounts = accounts
+        self.sessions = sessions
+        self.cookies = cookies
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.principal = ANONYMOUS
-        # Pages authenticate like the API until they have a login of their own.
+        req.context.session = None
         if req.method == "OPTIONS" or req.path.startswith(UNAUTHENTICATED_PREFIXES):
             return
-        key = req.get_header(TOKEN_HEADER)
-        if key is None:
-            return
         try:
-            req.context.principal = self.accounts.resolve_token(key.strip())
+            key = req.get_header(TOKEN_HEADER)
+            if key is not None:
+                req.context.principal = self.accounts.resolve_token(key.strip())
+            elif self.sessions is not None and (not is_api(req) or req.method in SAFE):
+                self._resolve_session(req, resp)
         except TokenRejected as exc:
             raise forbidden(str(exc)) from None
         except DatabaseError as exc:
-            log.warning("token lookup failed: %s", exc)
+            log.warning("account lookup failed: %s", exc)
             raise unavailable("The account database") from None
+
+    def _resolve_session(self, req: falcon.Request, resp: falcon.Response) -> None:
+        session_id = self.cookies.read(req, self.cookies.session)
+        if not session_id:
+            return
+        found = self.sessions.resolve(session_id)
+        if found is None:  # ended, expired, or its user deactivated: forget the cookie
+            self.cookies.clear_session(resp)
+            return
+        req.context.principal, req.context.session = found

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from crashline.common.database import Database
 from crashline.webapp.auth import passwords, tokens
+from crashline.webapp.auth.audit import record
 from crashline.webapp.auth.principal import PERMISSIONS, Principal
+from crashline.webapp.auth.sessions import end_sessions
 
 
 class AccountError(Exception):
@@ -50,6 +52,14 @@ class Token:
         return self.expires_at <= (now or dt.datetime.now(dt.UTC))
 
 
+def _new_hash(password: str) -> str:
+    try:
+        passwords.check_new_password(password)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
+    return passwords.hash_password(password)
+
+
 def check_permissions(names: Iterable[str]) -> frozenset[str]:
     names = frozenset(names)
     unknown = sorted(names - set(PERMISSIONS))
@@ -60,17 +70,20 @@ def check_permissions(names: Iterable[str]) -> frozenset[str]:
 
 
 class AccountStore:
+    """Every change takes an ``actor`` (a username, or ``cli:<user>``): when given, the
+    change is written to the audit log in its own transaction."""
+
     def __init__(self, db: Database):
         self.db = db
 
     # -- users --------------------------------------------------------------------------
     def create_user(self, username: str, password: str | None = None, email: str | None = None,
-                    permissions: Iterable[str] = ()) -> User:
+                    permissions: Iterable[str] = (), *, actor: str | None = None) -> User:
         username = username.strip()
-        if not username or len(username) > 150:
-            raise AccountError("a username has 1 to 150 characters")
+        if not username or len(username) > 150 or not username.isprintable():
+            raise AccountError("a username has 1 to 150 printable characters")
         perms = check_permissions(permissions)
-        password_hash = passwords.hash_password(password) if password else None
+        password_hash = _new_hash(password) if password else None
         with self.db.transaction() as cur:
             cur.execute("INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s) "
                         "ON CONFLICT (username) DO NOTHING RETURNING id",
@@ -81,39 +94,71 @@ class AccountStore:
             for perm in sorted(perms):
                 cur.execute("INSERT INTO user_permissions (user_id, permission) VALUES (%s, %s)",
                             (row["id"], perm))
+            if actor:
+                record(cur, actor, "user.create", username, permissions=sorted(perms),
+                       password=password_hash is not None)
         return self.get_user(username)
 
-    def get_user(self, username: str) -> User:
-        with self.db.transaction() as cur:
-            cur.execute(
-                "SELECT u.id, u.username, u.email, u.is_active, u.created_at, u.last_login, "
-                "  coalesce(array_agg(p.permission) FILTER (WHERE p.permission IS NOT NULL), "
-                "           '{}') AS permissions "
-                "FROM users u LEFT JOIN user_permissions p ON p.user_id = u.id "
-                "WHERE u.username = %s GROUP BY u.id", (username,))
-            row = cur.fetchone()
-        if row is None:
-            raise AccountError(f"no user {username!r}")
+    _USER_SELECT = (
+        "SELECT u.id, u.username, u.email, u.is_active, u.created_at, u.last_login, "
+        "  coalesce(array_agg(p.permission) FILTER (WHERE p.permission IS NOT NULL), "
+        "           '{}') AS permissions "
+        "FROM users u LEFT JOIN user_permissions p ON p.user_id = u.id ")
+
+    @staticmethod
+    def _user(row) -> User:
         return User(row["id"], row["username"], row["email"], row["is_active"],
                     frozenset(row["permissions"]), row["created_at"], row["last_login"])
 
+    def get_user(self, username: str) -> User:
+        rows = self.db.fetch_all(self._USER_SELECT + "WHERE u.username = %s GROUP BY u.id",
+                                 (username,))
+        if not rows:
+            raise AccountError(f"no user {username!r}")
+        return self._user(rows[0])
+
     def list_users(self) -> list[User]:
+        return [self._user(row) for row in self.db.fetch_all(
+            self._USER_SELECT + "GROUP BY u.id ORDER BY u.username")]
+
+    def set_password(self, username: str, password: str, *, actor: str | None = None,
+                     keep_session: str | None = None) -> None:
+        """A new password; every session of the user ends but ``keep_session`` (a hash)."""
+        password_hash = _new_hash(password)
         with self.db.transaction() as cur:
-            cur.execute("SELECT username FROM users ORDER BY username")
-            names = [row["username"] for row in cur.fetchall()]
-        return [self.get_user(name) for name in names]
+            user_id = self._update_user(cur, username, "password_hash = %s", password_hash)
+            end_sessions(cur, user_id, keep=keep_session)
+            if actor:
+                record(cur, actor, "user.password", username)
 
-    def set_password(self, username: str, password: str) -> None:
-        self._update_user(username, "password_hash = %s", passwords.hash_password(password))
-
-    def set_active(self, username: str, active: bool) -> None:
-        self._update_user(username, "is_active = %s", active)
-
-    def _update_user(self, username: str, assignment: str, value: object) -> None:
+    def set_active(self, username: str, active: bool, *, actor: str | None = None) -> None:
+        """(De)activate a user; deactivation ends their sessions at once (their tokens stop
+        working too: tokens of inactive users are refused)."""
         with self.db.transaction() as cur:
-            cur.execute(f"UPDATE users SET {assignment} WHERE username = %s", (value, username))
-            if cur.rowcount == 0:
-                raise AccountError(f"no user {username!r}")
+            user_id = self._update_user(cur, username, "is_active = %s", active)
+            if not active:
+                end_sessions(cur, user_id)
+            if actor:
+                record(cur, actor, "user.activate" if active else "user.deactivate", username)
+
+    @staticmethod
+    def _update_user(cur, username: str, assignment: str, value: object) -> int:
+        cur.execute(f"UPDATE users SET {assignment} WHERE username = %s RETURNING id",
+                    (value, username))
+        row = cur.fetchone()
+        if row is None:
+            raise AccountError(f"no user {username!r}")
+        return row["id"]
+
+    def permission_descriptions(self) -> dict[str, str]:
+        return {row["name"]: row["description"]
+                for row in self.db.fetch_all("SELECT name, description FROM permissions")}
+
+    def administrators(self) -> list[str]:
+        """Usernames of the active users with ``admin`` (whom to ask for permissions)."""
+        return [row["username"] for row in self.db.fetch_all(
+            "SELECT u.username FROM users u JOIN user_permissions p ON p.user_id = u.id "
+            "WHERE p.permission = 'admin' AND u.is_active ORDER BY u.username")]
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The active user with this password, or None."""
@@ -127,21 +172,27 @@ class AccountStore:
         if not passwords.verify_password(row["password_hash"], password):
             return None
         if passwords.needs_rehash(row["password_hash"]):
-            self.set_password(username, password)
+            with self.db.transaction() as cur:
+                self._update_user(cur, username, "password_hash = %s",
+                                  passwords.hash_password(password))
         with self.db.transaction() as cur:
             cur.execute("UPDATE users SET last_login = now() WHERE username = %s", (username,))
         return self.get_user(username)
 
-    def grant(self, username: str, permissions: Iterable[str]) -> User:
+    def grant(self, username: str, permissions: Iterable[str], *,
+              actor: str | None = None) -> User:
         perms = check_permissions(permissions)
         user = self.get_user(username)
         with self.db.transaction() as cur:
             for perm in sorted(perms):
                 cur.execute("INSERT INTO user_permissions (user_id, permission) VALUES (%s, %s) "
                             "ON CONFLICT DO NOTHING", (user.id, perm))
+            if actor and perms:
+                record(cur, actor, "user.grant", username, permissions=sorted(perms))
         return self.get_user(username)
 
-    def revoke(self, username: str, permissions: Iterable[str]) -> User:
+    def revoke(self, username: str, permissions: Iterable[str], *,
+               actor: str | None = None) -> User:
         """Take permissions from a user and from every token of that user."""
         perms = sorted(check_permissions(permissions))
         user = self.get_user(username)
@@ -151,11 +202,14 @@ class AccountStore:
             cur.execute("DELETE FROM api_token_permissions WHERE permission = ANY(%s) AND "
                         "token_id IN (SELECT id FROM api_tokens WHERE user_id = %s)",
                         (perms, user.id))
+            if actor and perms:
+                record(cur, actor, "user.revoke", username, permissions=perms)
         return self.get_user(username)
 
     # -- tokens -------------------------------------------------------------------------
     def create_token(self, username: str, permissions: Iterable[str] = (), days: int = 90,
-                     notes: str = "", now: dt.datetime | None = None) -> tuple[str, Token]:
+                     notes: str = "", now: dt.datetime | None = None, *,
+                     actor: str | None = None) -> tuple[str, Token]:
         """A new token; returns its key (shown once, never stored) and its record."""
         perms = check_permissions(permissions)
         user = self.get_user(username)
@@ -177,6 +231,9 @@ class AccountStore:
             for perm in sorted(perms):
                 cur.execute("INSERT INTO api_token_permissions (token_id, permission) "
                             "VALUES (%s, %s)", (token_id, perm))
+            if actor:
+                record(cur, actor, "token.create", f"token {token_id} of {username}",
+                       permissions=sorted(perms), days=days)
         return key, self.get_token(token_id)
 
     _TOKEN_SELECT = (
@@ -193,26 +250,29 @@ class AccountStore:
                      row["last_used_at"])
 
     def get_token(self, token_id: int) -> Token:
-        with self.db.transaction() as cur:
-            cur.execute(self._TOKEN_SELECT + "WHERE t.id = %s GROUP BY t.id, u.username",
-                        (token_id,))
-            row = cur.fetchone()
-        if row is None:
+        rows = self.db.fetch_all(self._TOKEN_SELECT + "WHERE t.id = %s GROUP BY t.id, u.username",
+                                 (token_id,))
+        if not rows:
             raise AccountError(f"no token {token_id}")
-        return self._token(row)
+        return self._token(rows[0])
 
     def list_tokens(self, username: str | None = None) -> list[Token]:
         where, args = ("WHERE u.username = %s ", (username,)) if username else ("", ())
-        with self.db.transaction() as cur:
-            cur.execute(self._TOKEN_SELECT + where + "GROUP BY t.id, u.username ORDER BY t.id",
-                        args)
-            return [self._token(row) for row in cur.fetchall()]
+        return [self._token(row) for row in self.db.fetch_all(
+            self._TOKEN_SELECT + where + "GROUP BY t.id, u.username ORDER BY t.id", args)]
 
-    def delete_token(self, token_id: int) -> None:
+    def delete_token(self, token_id: int, *, owner: str | None = None,
+                     actor: str | None = None) -> None:
+        """Delete a token (only if ``owner`` owns it, when given)."""
         with self.db.transaction() as cur:
-            cur.execute("DELETE FROM api_tokens WHERE id = %s", (token_id,))
-            if cur.rowcount == 0:
+            cur.execute("DELETE FROM api_tokens t USING users u WHERE t.id = %s AND "
+                        "u.id = t.user_id AND (%s::text IS NULL OR u.username = %s) "
+                        "RETURNING u.username", (token_id, owner, owner))
+            row = cur.fetchone()
+            if row is None:
                 raise AccountError(f"no token {token_id}")
+            if actor:
+                record(cur, actor, "token.revoke", f"token {token_id} of {row['username']}")
 
     def resolve_token(self, key: str, now: dt.datetime | None = None) -> Principal:
         """The caller a key stands for, or :class:`TokenRejected`.

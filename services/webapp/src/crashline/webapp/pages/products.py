@@ -12,10 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from crashline.webapp.errors import not_found
 from crashline.webapp.pages.base import Page, exact, newest_first
 from crashline.webapp.pages.charts import histogram_chart
-
-
-class NoParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from crashline.webapp.params import NoParams
 
 
 class ProductParams(BaseModel):

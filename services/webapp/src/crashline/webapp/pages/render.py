@@ -1,5 +1,8 @@
 """Rendering pages: the Jinja2 environment (autoescaping on for every template), the helpers
-templates use, the security headers of every page, and HTML error pages."""
+templates use, the security headers of every page, and HTML error pages.
+
+Every page, error pages included, gets the site's frame from ``chrome(req)``: who is
+signed in, the CSRF token of their forms, and the status banner."""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ import falcon
 from jinja2 import Environment, PackageLoader
 
 from crashline.webapp.auth.middleware import is_api
-from crashline.webapp.auth.principal import Principal
 from crashline.webapp.errors import APIError
 
 # No script at all: every page works without JavaScript. Styles and images only from us.
@@ -19,7 +21,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
@@ -97,30 +98,54 @@ def format_number(value: object) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
 
 
+def format_bytes(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "" if value is None else str(value)
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return str(value)
+
+
 def format_pct(part: float, whole: float, digits: int = 2) -> str:
     return f"{100 * part / whole:.{digits}f} %" if whole else "–"
 
 
+def content_security_policy(script_nonce: str | None = None) -> str:
+    """The pages' policy; a page with a script of ours (served from /static, never inline)
+    allows that one script by its nonce, and requests to this site only."""
+    if script_nonce is None:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace(
+        "script-src 'none'", f"script-src 'nonce-{script_nonce}'; connect-src 'self'")
+
+
+Chrome = Callable[[falcon.Request], dict]
+
+
 class Renderer:
-    def __init__(self) -> None:
+    def __init__(self, chrome: Chrome | None = None) -> None:
         self.env = Environment(
             loader=PackageLoader("crashline.webapp.pages", "templates"),
             autoescape=True, trim_blocks=True, lstrip_blocks=True,
             auto_reload=False)
         self.env.filters.update(when=format_when, duration=format_duration,
-                                number=format_number)
+                                number=format_number, bytes=format_bytes)
         self.env.globals.update(url=url, pct=format_pct)
+        self.chrome = chrome or (lambda req: {})
 
     def render(self, template: str, **context: object) -> str:
         return self.env.get_template(template).render(**context)
 
-    def page(self, resp: falcon.Response, template: str, principal: Principal, *,
+    def page(self, req: falcon.Request, resp: falcon.Response, template: str, *,
              status: str = falcon.HTTP_200, **context: object) -> None:
         resp.status = status
         resp.content_type = HTML
         resp.cache_control = ["private", "no-store"]
-        resp.vary = ["Auth-Token"]
-        resp.text = self.render(template, principal=principal, **context)
+        resp.vary = ["Auth-Token", "Cookie"]
+        resp.text = self.render(template, **{**self.chrome(req), **context})
 
 
 class PageHeadersMiddleware:
@@ -129,6 +154,8 @@ class PageHeadersMiddleware:
         if is_page(req):
             for name, value in PAGE_HEADERS.items():
                 resp.set_header(name, value)
+            nonce = getattr(resp.context, "script_nonce", None)
+            resp.set_header("Content-Security-Policy", content_security_policy(nonce))
 
 
 def html_errors(renderer: Renderer, fallback: Callable) -> Callable:
@@ -147,7 +174,7 @@ def html_errors(renderer: Renderer, fallback: Callable) -> Callable:
             message = exc.description or exc.title or "Error"
         resp.content_type = HTML
         resp.text = renderer.render(
-            "error.html", status=exc.status_code, title=exc.title or "Error",
-            message=message, principal=getattr(req.context, "principal", None))
+            "error.html", **renderer.chrome(req), status=exc.status_code,
+            title=exc.title or "Error", message=message)
 
     return serialize

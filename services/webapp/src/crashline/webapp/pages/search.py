@@ -132,6 +132,8 @@ class SearchForm:
 
 
 class SearchPage(Page):
+    searches = True
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params = query_params(req)
         if FORM_PARAMS & params.keys():

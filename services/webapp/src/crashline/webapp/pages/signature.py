@@ -62,6 +62,8 @@ def uptime_buckets(histogram: Sequence[Mapping]) -> list[tuple[str, int]]:
 
 
 class SignaturePage(Page):
+    searches = True
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params, filters = self.read(req, SignatureParams, extra=_is_search_param)
         signature = params.signature

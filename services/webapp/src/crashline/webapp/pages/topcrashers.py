@@ -115,6 +115,8 @@ def rank(current: Mapping, previous: Mapping, os_names: Sequence[str]) -> list[R
 
 
 class TopCrashersPage(Page):
+    searches = True
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         params, _ = self.read(req, TopCrashersParams)
         catalog = self.ctx.catalog

@@ -28,7 +28,7 @@ MAX_VALUES = 100         # values of one parameter
 DOCUMENTED_NESTINGS = (("product", "version"),
                        ("android_cpu_abi", "android_manufacturer", "android_model"))
 
-_OPERATOR_HELP = {
+OPERATOR_HELP = {
     "has": "no prefix: matches (several values: any of them)",
     "=": "= is exactly", "~": "~ contains", "^": "^ starts with", "$": "$ ends with",
     "@": "@ matches the regular expression", ">": "> greater than", ">=": ">= at least",
@@ -40,14 +40,14 @@ Values = Annotated[list[str], Field(max_length=MAX_VALUES)]
 
 
 def field_help(fdef: FieldDef) -> str:
-    ops = "; ".join(_OPERATOR_HELP[op] for op in fdef.operators)
+    ops = "; ".join(OPERATOR_HELP[op] for op in fdef.operators)
     access = "public" if fdef.public else f"protected: needs {fdef.permission}"
     aliases = f" Also accepted as {', '.join(fdef.aliases)}." if fdef.aliases else ""
     return (f"{fdef.description} Type {fdef.type}, {access}. Operators: {ops}; "
             f"prefix any value with ! to negate it.{aliases}")
 
 
-def _meta_fields() -> dict[str, tuple]:
+def meta_fields() -> dict[str, tuple]:
     return {
         "meta_columns": (Values | None, Field(None, alias="_columns", description=(
             "Fields of each hit (default: " + ", ".join(DEFAULT_COLUMNS) + ")."))),
@@ -80,7 +80,7 @@ def search_params_model() -> type[BaseModel]:
     for fdef in FIELDS:
         fields[_python_name("f_", fdef.name)] = (
             Values | None, Field(None, alias=fdef.name, description=field_help(fdef)))
-    fields.update(_meta_fields())
+    fields.update(meta_fields())
     for fdef in FIELDS:
         if fdef.type in HISTOGRAM_TYPES:
             fields[_python_name("h_", fdef.name)] = (Values | None, Field(
