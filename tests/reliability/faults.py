@@ -1,0 +1,189 @@
+"""The faults of the matrix and the order they come in.
+
+A :class:`Fault` does something bad for a while and then undoes it; a :class:`Scene` is
+faults at the same time (one, or several combined); the schedule is scenes one after
+another with calm between them. Every fault's duration is multiplied by the run's
+``scale`` (1 in the full run; the slice in ``make test`` runs shorter ones), except what
+takes its own time (a backend's restart).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from backends import PrivateBackends
+from disk import SmallDisk
+from fleet import Fleet
+
+
+@dataclass
+class Target:
+    """What faults act on."""
+
+    backends: PrivateBackends
+    fleet: Fleet
+    processors: list[str]
+    disk: SmallDisk | None = None  # local storage on a disk of its own
+
+
+@dataclass
+class Fault:
+    name: str
+    act: Callable[[Target, float], None]  # (target, seconds)
+    seconds: float = 0.0  # before scaling
+
+    def run(self, target: Target, scale: float) -> None:
+        self.act(target, self.seconds * scale)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(max(0.0, seconds))
+
+
+# -- the faults -----------------------------------------------------------------------------
+def backend_stopped(component: str, seconds: float) -> Fault:
+    """``stack.sh stop``, a while, ``stack.sh start`` (which waits until it answers)."""
+    def act(target: Target, secs: float) -> None:
+        target.backends.stop_component(component)
+        _sleep(secs)
+        target.backends.start_component(component)
+    label = {"search": "search engine"}.get(component, component)
+    return Fault(f"{label} stopped {seconds:g}s", act, seconds)
+
+
+def postgres_restarted() -> Fault:
+    def act(target: Target, secs: float) -> None:
+        target.backends.stop_component("postgres")
+        _sleep(secs)
+        target.backends.start_component("postgres")
+    return Fault("PostgreSQL restarted", act, 3.0)
+
+
+def s3_unreachable(seconds: float) -> Fault:
+    """The S3 endpoint's port closed: connections refused, open ones cut (see backends)."""
+    def act(target: Target, secs: float) -> None:
+        target.backends.s3_front.refuse()
+        _sleep(secs)
+        target.backends.s3_front.up()
+    return Fault(f"S3 endpoint stopped {seconds:g}s", act, seconds)
+
+
+def search_partitioned(seconds: float) -> Fault:
+    """Processors to search engine: connections stay open and carry nothing."""
+    def act(target: Target, secs: float) -> None:
+        target.backends.search_front.stall()
+        _sleep(secs)
+        target.backends.search_front.up()
+    return Fault(f"partition processor/search engine {seconds:g}s", act, seconds)
+
+
+def processors_killed(seconds: float, every: float = 3.0) -> Fault:
+    def act(target: Target, secs: float) -> None:
+        chooser = random.Random(len(target.processors))
+        end = time.monotonic() + secs
+        while time.monotonic() < end:
+            target.fleet.kill(chooser.choice(target.processors))
+            _sleep(min(every, end - time.monotonic()))
+    return Fault(f"a processor SIGKILLed every {every:g}s for {seconds:g}s", act, seconds)
+
+
+def collector_restarted() -> Fault:
+    """A graceful restart under load (a deployment): SIGTERM, then a new collector."""
+    def act(target: Target, _secs: float) -> None:
+        target.fleet.restart("collector")
+        target.fleet.wait_ready("collector")
+    return Fault("collector restarted", act)
+
+
+def collector_killed() -> Fault:
+    """SIGKILL mid-requests; the supervisor starts it again a second later."""
+    def act(target: Target, _secs: float) -> None:
+        target.fleet.kill("collector")
+        _sleep(1.5)
+        target.fleet.wait_ready("collector")
+    return Fault("collector SIGKILLed", act)
+
+
+def disk_full(seconds: float) -> Fault:
+    def act(target: Target, secs: float) -> None:
+        target.disk.fill()
+        _sleep(secs)
+        target.disk.free()
+    return Fault(f"local disk full {seconds:g}s", act, seconds)
+
+
+def disk_read_only(seconds: float) -> Fault:
+    def act(target: Target, secs: float) -> None:
+        target.disk.read_only()
+        _sleep(secs)
+        target.disk.writable()
+    return Fault(f"local disk read-only {seconds:g}s", act, seconds)
+
+
+# -- the schedule ---------------------------------------------------------------------------
+@dataclass
+class Scene:
+    faults: list[Fault]
+    name: str = ""
+    began: float = 0.0
+    ended: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.name or " + ".join(f.name for f in self.faults)
+
+    def play(self, target: Target, scale: float) -> None:
+        self.began = time.monotonic()
+
+        def run(fault: Fault) -> None:
+            try:
+                fault.run(target, scale)
+            except Exception as exc:  # a fault that could not be undone is the run's failure
+                self.errors.append(f"{fault.name}: {exc}")
+
+        threads = [threading.Thread(target=run, args=(f,), name=f.name) for f in self.faults]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.ended = time.monotonic()
+
+
+def storage_fault(storage: str, seconds: float) -> list[Fault]:
+    if storage == "s3":
+        return [s3_unreachable(seconds)]
+    return [disk_full(seconds), disk_read_only(seconds)]
+
+
+def schedule(storage: str) -> list[Scene]:
+    """Every fault alone, then combined ones (the issue's list, in its order)."""
+    storage_faults = storage_fault(storage, 30)
+    return [
+        Scene([backend_stopped("rabbitmq", 20)]),
+        *(Scene([fault]) for fault in storage_faults),
+        Scene([processors_killed(30)]),
+        Scene([backend_stopped("search", 20)]),
+        Scene([postgres_restarted()]),
+        Scene([collector_restarted()]),
+        Scene([collector_killed()]),
+        Scene([search_partitioned(30)]),
+        # Combined
+        Scene([backend_stopped("rabbitmq", 20), backend_stopped("search", 20)]),
+        Scene([storage_faults[0], processors_killed(30), postgres_restarted()]),
+        Scene([search_partitioned(30), collector_killed(), backend_stopped("rabbitmq", 15)]),
+    ]
+
+
+def play(scenes: list[Scene], target: Target, scale: float, calm: float,
+         say: Callable[[str], None]) -> None:
+    for scene in scenes:
+        say(f"fault: {scene.title}")
+        scene.play(target, scale)
+        say(f"  over after {scene.ended - scene.began:.0f}s"
+            + (f"; errors: {scene.errors}" if scene.errors else ""))
+        _sleep(calm * scale)
