@@ -95,3 +95,12 @@ def test_lone_surrogates_become_replacement_characters():
     assert doc["signature"] == "a\ufffd\ufffd\ufffdb"
     assert "\ud800" not in doc["user_comments"]
     orjson.dumps(doc)  # valid UTF-8 throughout
+
+
+def test_infinite_numbers_are_left_out():
+    # 1e400 in JSON (a stack walker's output, a memory report) is float("inf"): not a number
+    # of any integer field, and no reason to fail the document.
+    doc = search_document("x", {"cpu_count": float("inf"), "uptime": float("-inf"),
+                                "memory_measures": {"explicit": float("inf")},
+                                "thread_count": float("nan"), "signature": "s"})
+    assert doc == {"crash_id": "x", "signature": "s"}

@@ -57,7 +57,7 @@ def clean_value(field: FieldDef, value: object) -> object:
             return _MISSING
         try:
             number = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
             return _MISSING
         low, high = _INT_RANGE[kind]
         return number if low <= number <= high else _MISSING
