@@ -154,18 +154,21 @@ class Scene:
         self.ended = time.monotonic()
 
 
-def storage_fault(storage: str, seconds: float) -> list[Fault]:
-    if storage == "s3":
-        return [s3_unreachable(seconds)]
-    return [disk_full(seconds), disk_read_only(seconds)]
-
-
 def schedule(storage: str) -> list[Scene]:
-    """Every fault alone, then combined ones (the issue's list, in its order)."""
-    storage_faults = storage_fault(storage, 30)
+    """The faults for crash storage on ``storage``: on S3 (the production setup) every
+    fault alone, the issue's list in its order, then combined ones; on a local disk of its
+    own, the disk's faults alone and combined with others (the rest does not depend on where
+    crashes are stored, and the S3 matrix has it)."""
+    if storage == "local":
+        return [
+            Scene([disk_full(30)]),
+            Scene([disk_read_only(30)]),
+            Scene([disk_full(30), processors_killed(30), postgres_restarted()]),
+            Scene([disk_read_only(30), collector_killed(), backend_stopped("rabbitmq", 15)]),
+        ]
     return [
         Scene([backend_stopped("rabbitmq", 20)]),
-        *(Scene([fault]) for fault in storage_faults),
+        Scene([s3_unreachable(30)]),
         Scene([processors_killed(30)]),
         Scene([backend_stopped("search", 20)]),
         Scene([postgres_restarted()]),
@@ -174,7 +177,7 @@ def schedule(storage: str) -> list[Scene]:
         Scene([search_partitioned(30)]),
         # Combined
         Scene([backend_stopped("rabbitmq", 20), backend_stopped("search", 20)]),
-        Scene([storage_faults[0], processors_killed(30), postgres_restarted()]),
+        Scene([s3_unreachable(30), processors_killed(30), postgres_restarted()]),
         Scene([search_partitioned(30), collector_killed(), backend_stopped("rabbitmq", 15)]),
     ]
 

@@ -1,9 +1,11 @@
 """The fault matrix (matrix.py): crashes through the real stack while its parts fail one
 after another and together; no accepted crash may be lost.
 
-In ``make test`` a slice: ``CRASHLINE_RELIABILITY_CRASHES`` crashes (1,000) with the faults
-at ``CRASHLINE_RELIABILITY_SCALE`` (0.2) of their full duration; ``make test-reliability``
-runs 10,000 crashes with full-length faults, on S3 and on a local disk of its own.
+Once with crash storage on S3 (every fault, alone and combined) and once on a local disk of
+its own (its faults, alone and combined with others; see faults.schedule). In ``make test``
+a slice: ``CRASHLINE_RELIABILITY_CRASHES`` crashes (1,000) with the faults at
+``CRASHLINE_RELIABILITY_SCALE`` (0.2) of their full duration; ``make test-reliability``
+runs 10,000 crashes with full-length faults.
 """
 
 from __future__ import annotations
