@@ -13,12 +13,15 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
 MiB = 1024 * 1024
+# In every report's protected URL annotation: it must never reach a log or a metric.
+SECRET = f"https://example.com/?session=hostile-secret-{uuid.uuid4().hex}".encode()
 MAX_BODY = 25 * MiB  # CRASHLINE_COLLECTOR_MAX_BODY_SIZE's default
 MAX_PARTS = 2000
 MAX_ANNOTATIONS = 1000
@@ -56,6 +59,7 @@ def report(rng: random.Random, boundary: bytes = b"hostile") -> bytes:
     """A small well-formed report."""
     return (part(b"ProductName", b"Hostile", boundary=boundary) +
             part(b"Version", str(rng.randrange(100)).encode(), boundary=boundary) +
+            part(b"URL", SECRET, boundary=boundary) +
             dump(b"upload_file_minidump", b"MDMP" + rng.randbytes(rng.randrange(16, 2048)),
                  boundary) + closing(boundary))
 

@@ -5,8 +5,9 @@ deployed).
 
 It must answer no 5xx, stay healthy (its heartbeat, asked every second throughout, always
 answers 200), keep every worker it started (none dies or is replaced), accept the valid
-reports sent among the hostile ones, and keep each worker's peak resident memory within
-the bound services/collector/README.md documents (150 MiB).
+reports sent among the hostile ones, keep each worker's peak resident memory within the
+bound services/collector/README.md documents (150 MiB), and never write the protected
+annotation every report carries to its log or its metrics.
 
 Deadlines are shortened (1 s for a head or a pause in a body, 3 s for a whole body) so
 that slow senders take seconds, not minutes: the same code paths as the defaults.
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 from harness.services import ServiceProcess, free_port, wait_for
-from hostile_requests import KINDS, Hostile, generate
+from hostile_requests import KINDS, SECRET, Hostile, generate
 from sizes import size
 
 pytestmark = pytest.mark.integration
@@ -90,7 +91,7 @@ def collector(crashline_env, rabbitmq_client, tmp_path):
         "CRASHLINE_COLLECTOR_WORKERS": "2", "CRASHLINE_COLLECTOR_KEEPALIVE": "1",
         "CRASHLINE_COLLECTOR_HEADER_TIMEOUT": "1", "CRASHLINE_COLLECTOR_BODY_TIMEOUT": "1",
         "CRASHLINE_COLLECTOR_BODY_DEADLINE": "3", "CRASHLINE_COLLECTOR_MIN_FREE_DISK": "0",
-        "CRASHLINE_LOG_LEVEL": "WARNING"}, port, tmp_path / "collector.log")
+        "CRASHLINE_LOG_LEVEL": "INFO"}, port, tmp_path / "collector.log")
     try:
         service.wait_ready(60)
         wait_for(lambda: len(workers_of(service.proc.pid)) == 2, 30, "two collector workers")
@@ -160,6 +161,7 @@ def test_no_hostile_request_breaks_the_collector(collector, figures):
         seconds = time.monotonic() - begun
         peak = watch.peak_hwm()
         still = workers_of(collector.proc.pid)
+        metrics = requests.get(f"{collector.url}/metrics", timeout=30).content
 
     sent = sum(sum(c.values()) for c in answers.values())
     totals = sum(answers.values(), Counter())
@@ -184,3 +186,5 @@ def test_no_hostile_request_breaks_the_collector(collector, figures):
     assert answers["valid"] == Counter({"200": answers["valid"].total()}), report
     assert peak <= BOUND_MIB, report
     assert collector.proc.poll() is None
+    assert SECRET not in collector.log_path.read_bytes()
+    assert SECRET not in metrics
