@@ -65,7 +65,7 @@ test-reliability: install ## the fault matrix at full size: 10,000 crashes while
 # Hostile input at full size, on the stack like every integration test.
 test-hostile: stack ## hostile input at full size: 100,000 collector requests, 100,000 API examples
 	source deploy/local/env.sh && CRASHLINE_HOSTILE_REQUESTS=100000 CRASHLINE_HOSTILE_DUMPS=2000 \
-		CRASHLINE_FUZZ_EXAMPLES=3200 $(BIN)/pytest tests/reliability/test_hostile_collector.py \
+		CRASHLINE_FUZZ_EXAMPLES=2700 $(BIN)/pytest tests/reliability/test_hostile_collector.py \
 		tests/reliability/test_hostile_processor.py tests/integration/webapp/test_web_fuzz.py \
 		$(PYTEST_ARGS)
 

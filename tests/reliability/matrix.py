@@ -122,8 +122,8 @@ class Crontabber:
 
     AHEAD = dt.timedelta(days=1)
 
-    def __init__(self, env: dict[str, str]):
-        self.settings = CrontabberSettings(**settings_kwargs(env))
+    def __init__(self, settings: CrontabberSettings):
+        self.settings = settings
         self.db = database_from_settings(self.settings)
         self.runner = Runner(JOBS, self.settings, self.db,
                              clock=lambda: dt.datetime.now(dt.UTC) + self.AHEAD)
@@ -202,11 +202,11 @@ def default_rate(config: MatrixConfig, scenes: list[Scene]) -> float:
     return config.crashes / seconds
 
 
-def settle(accepted: set[str], crontabber: Crontabber, backends: PrivateBackends,
-           env: dict[str, str], timeout: float, say: Callable[[str], None]) -> bool:
+def settle(accepted: set[str], crontabber: Crontabber, timeout: float,
+           say: Callable[[str], None]) -> bool:
     """Run the crontabber's jobs until every accepted crash is indexed or failed."""
-    settings_ = CrontabberSettings(**settings_kwargs(env))
-    search = search_from_settings(settings_)
+    settings = crontabber.settings
+    search = search_from_settings(settings)
     unsettled = set(accepted)
     deadline = time.monotonic() + timeout
     idle_rounds = 0
@@ -215,7 +215,7 @@ def settle(accepted: set[str], crontabber: Crontabber, backends: PrivateBackends
         unsettled -= indexed_among(search, search.existing_indices(), unsettled)
         if not unsettled:
             return True
-        queue = queue_from_settings(settings_)
+        queue = queue_from_settings(settings)
         try:
             waiting = sum(queue.depth(name) for name in
                           (queue.names.standard, queue.names.priority,
@@ -223,7 +223,7 @@ def settle(accepted: set[str], crontabber: Crontabber, backends: PrivateBackends
         finally:
             queue.close()
         if waiting == 0:
-            unsettled -= set(failed_reasons(queue_from_settings(settings_)))
+            unsettled -= set(failed_reasons(queue_from_settings(settings)))
             if not unsettled:
                 return True
             idle_rounds += 1
@@ -251,8 +251,10 @@ def run_matrix(config: MatrixConfig, say: Callable[[str], None] = print) -> Matr
         if config.storage == "local":
             # Room for every crash: a corpus crash takes about 100 KB stored.
             disk = SmallDisk(backends.root / "disk", max(256 * MiB, config.crashes * 200_000))
-        direct = service_env(backends, config.storage, disk, direct=True)
-        apply_migrations(database_from_settings(CrontabberSettings(**settings_kwargs(direct))))
+        # The harness's own reads and the crontabber's jobs go to the backends directly.
+        own = CrontabberSettings(**settings_kwargs(service_env(backends, config.storage, disk,
+                                                               direct=True)))
+        apply_migrations(database_from_settings(own))
         fleet, processors = start_fleet(backends, config, disk, backends.root / "services")
         scenes = config.scenes if config.scenes is not None else schedule(config.storage)
         rate = config.rate or default_rate(config, scenes)
@@ -268,17 +270,15 @@ def run_matrix(config: MatrixConfig, say: Callable[[str], None] = print) -> Matr
         say(f"faults over at {last_fault - begun:.0f}s; {reporters.stats.line()}")
         if not reporters.wait(config.drain_timeout):
             say("some reports are still being sent")
-        crontabber = Crontabber(direct)
+        crontabber = Crontabber(own)
         accepted = reporters.accepted_ids()
-        drained = settle(set(accepted), crontabber, backends, direct, config.drain_timeout, say)
+        drained = settle(set(accepted), crontabber, config.drain_timeout, say)
         drain_seconds = time.monotonic() - last_fault
         say(f"settled {drain_seconds:.0f}s after the last fault" if drained else
             "NOT settled")
         crontabber.run("verify-processed", "ledger")
-        storage = storage_from_settings(CrontabberSettings(**settings_kwargs(direct)))
-        settings_ = CrontabberSettings(**settings_kwargs(direct))
-        counted = audit(accepted, storage, search_from_settings(settings_),
-                        queue_from_settings(settings_))
+        counted = audit(accepted, storage_from_settings(own), search_from_settings(own),
+                        queue_from_settings(own))
         leaks = find_leaks(SECRET_PREFIX, fleet, backends, sorted(accepted)[:100])
         result = MatrixResult(
             config, counted, leaks, reporters.stats.line(),
