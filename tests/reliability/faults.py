@@ -45,40 +45,51 @@ def _sleep(seconds: float) -> None:
 
 
 # -- the faults -----------------------------------------------------------------------------
-def backend_stopped(component: str, seconds: float) -> Fault:
-    """``stack.sh stop``, a while, ``stack.sh start`` (which waits until it answers)."""
+Action = Callable[[Target], None]
+
+
+def outage(name: str, seconds: float, begin: Action, end: Action) -> Fault:
+    """``begin``, ``seconds`` (scaled), then ``end``."""
     def act(target: Target, secs: float) -> None:
-        target.backends.stop_component(component)
+        begin(target)
         _sleep(secs)
-        target.backends.start_component(component)
+        end(target)
+    return Fault(name, act, seconds)
+
+
+def backend_stopped(component: str, seconds: float, name: str = "") -> Fault:
+    """``stack.sh stop``, a while, ``stack.sh start`` (which waits until it answers)."""
     label = {"search": "search engine"}.get(component, component)
-    return Fault(f"{label} stopped {seconds:g}s", act, seconds)
+    return outage(name or f"{label} stopped {seconds:g}s", seconds,
+                  lambda t: t.backends.stop_component(component),
+                  lambda t: t.backends.start_component(component))
 
 
 def postgres_restarted() -> Fault:
-    def act(target: Target, secs: float) -> None:
-        target.backends.stop_component("postgres")
-        _sleep(secs)
-        target.backends.start_component("postgres")
-    return Fault("PostgreSQL restarted", act, 3.0)
+    return backend_stopped("postgres", 3.0, "PostgreSQL restarted")
 
 
 def s3_unreachable(seconds: float) -> Fault:
     """The S3 endpoint's port closed: connections refused, open ones cut (see backends)."""
-    def act(target: Target, secs: float) -> None:
-        target.backends.s3_front.refuse()
-        _sleep(secs)
-        target.backends.s3_front.up()
-    return Fault(f"S3 endpoint stopped {seconds:g}s", act, seconds)
+    return outage(f"S3 endpoint stopped {seconds:g}s", seconds,
+                  lambda t: t.backends.s3_front.refuse(), lambda t: t.backends.s3_front.up())
 
 
 def search_partitioned(seconds: float) -> Fault:
     """Processors to search engine: connections stay open and carry nothing."""
-    def act(target: Target, secs: float) -> None:
-        target.backends.search_front.stall()
-        _sleep(secs)
-        target.backends.search_front.up()
-    return Fault(f"partition processor/search engine {seconds:g}s", act, seconds)
+    return outage(f"partition processor/search engine {seconds:g}s", seconds,
+                  lambda t: t.backends.search_front.stall(),
+                  lambda t: t.backends.search_front.up())
+
+
+def disk_full(seconds: float) -> Fault:
+    return outage(f"local disk full {seconds:g}s", seconds, lambda t: t.disk.fill(),
+                  lambda t: t.disk.free())
+
+
+def disk_read_only(seconds: float) -> Fault:
+    return outage(f"local disk read-only {seconds:g}s", seconds,
+                  lambda t: t.disk.read_only(), lambda t: t.disk.writable())
 
 
 def processors_killed(seconds: float, every: float = 3.0) -> Fault:
@@ -106,22 +117,6 @@ def collector_killed() -> Fault:
         _sleep(1.5)
         target.fleet.wait_ready("collector")
     return Fault("collector SIGKILLed", act)
-
-
-def disk_full(seconds: float) -> Fault:
-    def act(target: Target, secs: float) -> None:
-        target.disk.fill()
-        _sleep(secs)
-        target.disk.free()
-    return Fault(f"local disk full {seconds:g}s", act, seconds)
-
-
-def disk_read_only(seconds: float) -> Fault:
-    def act(target: Target, secs: float) -> None:
-        target.disk.read_only()
-        _sleep(secs)
-        target.disk.writable()
-    return Fault(f"local disk read-only {seconds:g}s", act, seconds)
 
 
 # -- the schedule ---------------------------------------------------------------------------
