@@ -31,7 +31,7 @@ class Member:
     name: str
     script: str
     env: dict[str, str]
-    ports: range
+    port: int  # the same at every start, as a deployment's
     bind_setting: str  # the setting that takes its port
     process: ServiceProcess | None = None
     starts: int = 0
@@ -54,8 +54,14 @@ class Fleet:
         self._thread = threading.Thread(target=self._supervise, name="supervisor", daemon=True)
 
     def add(self, name: str, script: str, env: Mapping[str, str], ports: range,
-            bind_setting: str) -> None:
-        self.members[name] = Member(name, script, dict(env), ports, bind_setting)
+            bind_setting: str) -> str:
+        """Add a service (started by :meth:`start`); its URL."""
+        taken = {m.port for m in self.members.values()}
+        port = free_port(ports)
+        while port in taken:
+            port = free_port(ports)
+        member = self.members[name] = Member(name, script, dict(env), port, bind_setting)
+        return f"http://127.0.0.1:{member.port}"
 
     def start(self, timeout: float = 120) -> Fleet:
         for member in self.members.values():
@@ -66,12 +72,11 @@ class Fleet:
         return self
 
     def _launch(self, member: Member) -> None:
-        port = free_port(member.ports)
         member.starts += 1
         member.expected_exit = False
         member.process = ServiceProcess(
-            member.script, {**member.env, member.bind_setting: member.bind_value(port)}, port,
-            self.logs / f"{member.name}-{member.starts:03d}.log")
+            member.script, {**member.env, member.bind_setting: member.bind_value(member.port)},
+            member.port, self.logs / f"{member.name}-{member.starts:03d}.log")
 
     def _supervise(self) -> None:
         while not self._stop.wait(0.5):

@@ -91,7 +91,8 @@ with open(output, "wb") as out:
     elif kind == "long_strings":
         name = "n" * (8 << 20)
         doc = base(threads=[{{"frames": [frame(0, name)]}}],
-                   modules=[{{"filename": name, "debug_file": name, "debug_id": name}}])
+                   modules=[{{"filename": name, "debug_file": name, "debug_id": name,
+                             "loaded_symbols": True}}])
         out.write(json.dumps(doc).encode())
     elif kind == "many_modules":
         modules = [{{"filename": f"m{{i}}.so", "base_addr": hex(i), "end_addr": hex(i + 1),

@@ -171,6 +171,12 @@ def start_fleet(backends: PrivateBackends, config: MatrixConfig, disk: SmallDisk
                 logs: Path) -> tuple[Fleet, list[str]]:
     env = service_env(backends, config.storage, disk)
     fleet = Fleet(logs)
+    # The webapp reads the engine directly: the partition is the processors' alone.
+    webapp = fleet.add("webapp", "crashline-webapp", {
+        **env, "CRASHLINE_SEARCH_URL": backends.search_url(direct=True),
+        "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "0",
+        "CRASHLINE_WEBAPP_RATE_LIMIT_AUTHENTICATED": "0"}, WEBAPP_PORTS,
+        "CRASHLINE_WEBAPP_BIND")
     fleet.add("collector", "crashline-collector", {
         **env,
         # The disk of its own is small: refuse (503) only when it is really full.
@@ -180,16 +186,11 @@ def start_fleet(backends: PrivateBackends, config: MatrixConfig, disk: SmallDisk
     processors = [f"processor-{i + 1}" for i in range(config.processors)]
     for name in processors:
         fleet.add(name, "crashline-processor", {
-            **env, "CRASHLINE_SYMBOLS_DIRS": ",".join(symbols),
+            **env, "CRASHLINE_SYMBOLS_STORE_URL": f"{webapp}/symbols/",
+            "CRASHLINE_SYMBOLS_DIRS": ",".join(symbols),
             "CRASHLINE_SYMBOLS_CACHE_DIR": str(logs.parent / "symbols-cache"),
             "CRASHLINE_STACKWALKER_COMMAND": stackwalker_command()},
             PROCESSOR_PORTS, "CRASHLINE_METRICS_PORT")
-    # The webapp reads the engine directly: the partition is the processors' alone.
-    fleet.add("webapp", "crashline-webapp", {
-        **env, "CRASHLINE_SEARCH_URL": backends.search_url(direct=True),
-        "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "0",
-        "CRASHLINE_WEBAPP_RATE_LIMIT_AUTHENTICATED": "0"}, WEBAPP_PORTS,
-        "CRASHLINE_WEBAPP_BIND")
     return fleet.start(), processors
 
 
