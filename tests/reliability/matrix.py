@@ -28,6 +28,7 @@ import datetime as dt
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,7 @@ class MatrixResult:
     refused_to_start: dict[str, int] = field(default_factory=dict)
     scene_errors: list[str] = field(default_factory=list)
     ledger: dict = field(default_factory=dict)
+    jobs: dict[str, int] = field(default_factory=dict)  # crontabber runs by job and outcome
     machine: str = ""
 
     def summary(self) -> list[str]:
@@ -99,6 +101,7 @@ class MatrixResult:
             f"clients: {self.reporters}",
             f"wall time {self.wall_seconds:.0f}s; time to drain after the last fault "
             f"{self.drain_seconds:.0f}s{'' if self.drained else ' (NOT drained)'}",
+            f"crontabber jobs run: {self.jobs}",
             f"crontabber ledger: {self.ledger}",
             f"services that died: {self.deaths or 'none'}; "
             f"refused to start while a backend was down: {self.refused_to_start or 'none'}",
@@ -127,12 +130,12 @@ class Crontabber:
         self.db = database_from_settings(self.settings)
         self.runner = Runner(JOBS, self.settings, self.db,
                              clock=lambda: dt.datetime.now(dt.UTC) + self.AHEAD)
-        self.reports: list[str] = []
+        self.outcomes: Counter = Counter()  # "job outcome" of every run
 
     def run(self, *jobs: str) -> None:
         for name in jobs:
             report = self.runner.run(self.runner.job(name), force=True)
-            self.reports.append(f"{name}: {report.outcome.value} {report.detail}".strip())
+            self.outcomes[f"{name} {report.outcome.value}"] += 1
 
     def ledger(self, since: dt.datetime) -> dict:
         rows = self.db.fetch_all(
@@ -145,7 +148,7 @@ class Crontabber:
         for row in rows:
             for kind, n in row["differences"].items():
                 differences[kind] = differences.get(kind, 0) + n
-        return {"hours": len(rows), **totals,
+        return {"hours": sum(1 for r in rows if r["received"] or r["stored"]), **totals,
                 "differences": {k: n for k, n in differences.items() if n}}
 
     def close(self) -> None:
@@ -287,7 +290,7 @@ def run_matrix(config: MatrixConfig, say: Callable[[str], None] = print) -> Matr
             drained=drained, rate=rate, deaths=fleet.deaths(),
             refused_to_start=fleet.refusals(),
             scene_errors=[e for scene in scenes for e in scene.errors],
-            ledger=crontabber.ledger(started_at))
+            ledger=crontabber.ledger(started_at), jobs=dict(crontabber.outcomes))
     finally:
         if crontabber is not None:
             crontabber.close()
