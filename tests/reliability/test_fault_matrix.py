@@ -44,6 +44,7 @@ def test_no_accepted_crash_is_lost(storage, figures, capsys):
     assert audit.unanswered_settled == audit.unanswered, report
     assert not result.deaths, report  # no service died of anything but a fault
     assert not result.leaks.found, report
+    assert not [job for job in result.jobs if not job.endswith(" success")], report
     # The crontabber's ledger agrees. Receipts of a SIGKILLed collector's last second are
     # lost by design (the README's "ledger"); anything not processed must be failed.
     differences = dict(result.ledger["differences"])
