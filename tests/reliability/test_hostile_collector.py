@@ -135,7 +135,7 @@ class Watch:
         return max(status_of(pid, "VmHWM") for pid in self.workers)
 
 
-@pytest.mark.timeout(int(600 + REQUESTS * 0.02))
+@pytest.mark.timeout(int(600 + REQUESTS * 0.06))
 def test_no_hostile_request_breaks_the_collector(collector, figures):
     answers: dict[str, Counter] = defaultdict(Counter)
     lock = threading.Lock()
