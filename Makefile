@@ -12,10 +12,10 @@ PYTEST_ARGS ?=
 
 export CRASHLINE_LOCAL_DIR ?= $(CURDIR)/.local
 
-.PHONY: help install venv stack run stop status test lint bench clean
+.PHONY: help install venv stack run stop status test test-reliability test-hostile lint bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: $(PYPROJECTS) requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,19 @@ test: stack ## install what the tests need, start the stack, run every test
 	deploy/local/stack.sh start contract-engines
 	source deploy/local/env.sh && CRASHLINE_TEST_SEARCH_ENGINES="$$(contract_search_engines)" \
 		$(BIN)/pytest $(PYTEST_ARGS)
+
+# The fault matrix at full size. It starts backends of its own (tests/reliability/backends.py:
+# its own folder and ports) and breaks them, never the stack's: it needs the installs only.
+test-reliability: install ## the fault matrix at full size: 10,000 crashes while backends fail
+	CRASHLINE_RELIABILITY_CRASHES=10000 CRASHLINE_RELIABILITY_SCALE=1 \
+		$(BIN)/pytest tests/reliability/test_fault_matrix.py $(PYTEST_ARGS)
+
+# Hostile input at full size, on the stack like every integration test.
+test-hostile: stack ## hostile input at full size: 100,000 collector requests, 100,000 API examples
+	source deploy/local/env.sh && CRASHLINE_HOSTILE_REQUESTS=100000 CRASHLINE_HOSTILE_DUMPS=2000 \
+		CRASHLINE_FUZZ_EXAMPLES=2700 $(BIN)/pytest tests/reliability/test_hostile_collector.py \
+		tests/reliability/test_hostile_processor.py tests/integration/webapp/test_web_fuzz.py \
+		$(PYTEST_ARGS)
 
 lint: venv ## ruff over the whole tree
 	$(BIN)/ruff check .

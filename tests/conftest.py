@@ -3,7 +3,9 @@
 Integration tests talk to the real services of the local stack (``make stack``). Each test
 session works in its own namespace (queue prefix, index template, bucket, storage folder),
 so tests never see the data of ``make run`` or of another run. ``crashline_env`` gives the
-same settings as environment variables, for tests that start service processes.
+same settings as environment variables, for tests that start service processes. Tests that
+measure what they did (the reliability suite, the fuzzers) report it through ``figures``,
+printed at the end of the run whatever pytest captured.
 """
 
 from __future__ import annotations
@@ -22,6 +24,24 @@ from crashline.common.settings import CommonSettings, SearchEngine, StorageBacke
 ROOT = Path(__file__).resolve().parent.parent
 
 RUN_ID = uuid.uuid4().hex[:8]
+_FIGURES_KEY = pytest.StashKey[list[tuple[str, list[str]]]]()
+
+
+@pytest.fixture
+def figures(request):
+    """``figures(title, lines)``: printed in the run's summary."""
+    store = request.config.stash.setdefault(_FIGURES_KEY, [])
+    return lambda title, lines: store.append((title, list(lines)))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    store = config.stash.get(_FIGURES_KEY, [])
+    if store:
+        terminalreporter.section("figures")
+        for title, lines in store:
+            terminalreporter.write_line(title)
+            for line in lines:
+                terminalreporter.write_line(f"  {line}")
 
 
 def _test_env(tmp_root: Path) -> dict[str, str]:

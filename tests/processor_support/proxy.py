@@ -1,7 +1,12 @@
 """A TCP forwarder that tests can switch off and on, to take a backend "down" for one
 worker without touching the shared service behind it. It counts the connections it was
 asked for, and can hold them all until a number of them are open at once (to see how many
-connections a client opens when all its threads call at the same moment)."""
+connections a client opens when all its threads call at the same moment).
+
+Three ways to fail, as clients see them: ``down()`` accepts and hangs up (a service that
+crashes on every request), ``refuse()`` closes the port (a stopped service: connection
+refused), ``stall()`` forwards nothing in either direction while connections stay open (a
+network partition: clients wait for their own timeouts). ``up()`` ends any of them."""
 
 from __future__ import annotations
 
@@ -19,10 +24,12 @@ class TcpProxy:
         self.host = host
         self.port = 0
         self.enabled = True
+        self.listening = True
         self.opened = 0  # connections accepted, ever
         self.hold_until = hold_until
         self.hold_at_most = hold_at_most
         self._gate: asyncio.Event | None = None
+        self._flowing: asyncio.Event | None = None  # cleared while stalled
         self._writers: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -41,6 +48,8 @@ class TcpProxy:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         self._gate = asyncio.Event()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self._server = self._loop.run_until_complete(
             asyncio.start_server(self._handle, self.host, 0))
         self.port = self._server.sockets[0].getsockname()[1]
@@ -50,6 +59,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):
@@ -67,6 +77,7 @@ class TcpProxy:
             self._gate.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._gate.wait(), self.hold_at_most)
+        await self._flowing.wait()
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -87,8 +98,33 @@ class TcpProxy:
         self.enabled = False
         self._loop.call_soon_threadsafe(self._close_all)
 
+    def refuse(self) -> None:
+        """Close the port (connections are refused) and cut the open connections."""
+        self.down()
+        self.listening = False
+        self._call(self._close_server)
+
+    def stall(self) -> None:
+        """Keep every connection open and accept new ones, but forward nothing."""
+        self._loop.call_soon_threadsafe(self._flowing.clear)
+
     def up(self) -> None:
         self.enabled = True
+        if not self.listening:
+            self._call(self._listen_again)
+            self.listening = True
+        self._loop.call_soon_threadsafe(self._flowing.set)
+
+    def _call(self, coroutine_function) -> None:
+        """Run a coroutine on the proxy's loop and wait for it."""
+        asyncio.run_coroutine_threadsafe(coroutine_function(), self._loop).result(10)
+
+    async def _close_server(self) -> None:
+        self._server.close()  # no wait_closed(): it would wait for stalled connections
+
+    async def _listen_again(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port,
+                                                  reuse_address=True)
 
     def stop(self) -> None:
         self.down()

@@ -82,3 +82,25 @@ def test_index_names_up_to_the_last_representable_day():
                                                                   "crashline-999952"]
     assert namer.for_range(dt.datetime(2026, 1, 2), dt.datetime(2026, 1, 2)) == [
         "crashline-202600"]
+
+
+def test_lone_surrogates_become_replacement_characters():
+    # JSON lets "\ud800" through (an annotation, the stack walker's output); no UTF-8
+    # encoder takes it, so it must not reach the engine as it is, nor stop the document.
+    import orjson
+
+    doc = search_document("x", {"product": "Fire\ud800fox", "signature": "a\udfffb",
+                                "user_comments": "c" * 40_000 + "\ud800"})
+    assert doc["product"] == "Fire\ufffd\ufffd\ufffdfox"
+    assert doc["signature"] == "a\ufffd\ufffd\ufffdb"
+    assert "\ud800" not in doc["user_comments"]
+    orjson.dumps(doc)  # valid UTF-8 throughout
+
+
+def test_infinite_numbers_are_left_out():
+    # 1e400 in JSON (a stack walker's output, a memory report) is float("inf"): not a number
+    # of any integer field, and no reason to fail the document.
+    doc = search_document("x", {"cpu_count": float("inf"), "uptime": float("-inf"),
+                                "memory_measures": {"explicit": float("inf")},
+                                "thread_count": float("nan"), "signature": "s"})
+    assert doc == {"crash_id": "x", "signature": "s"}

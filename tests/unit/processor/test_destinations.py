@@ -265,3 +265,26 @@ def test_a_passing_database_failure_fails_the_whole_batch():
     results = DatabaseDestination(db).save_batch([("id0", dict(PROCESSED)),
                                                   ("id1", dict(PROCESSED))])
     assert all(type(r) is DatabaseError for r in results)
+
+
+def test_a_crash_no_document_can_be_made_of_fails_alone(monkeypatch):
+    # Whatever in one crash's data breaks the making of its document, its batch mates are
+    # indexed (it failed the whole batch, and so dead-lettered every crash saved with it).
+    from crashline.processor import destinations
+
+    real = destinations.search_document
+
+    def fragile(crash_id, processed, **kwargs):
+        if processed.get("signature") == "poison":
+            raise OverflowError("cannot convert float infinity to integer")
+        return real(crash_id, processed, **kwargs)
+
+    monkeypatch.setattr(destinations, "search_document", fragile)
+    search = FakeSearch()
+    crashes = [("id0", dict(PROCESSED)), ("id1", {**PROCESSED, "signature": "poison"}),
+               ("id2", dict(PROCESSED))]
+    results = SearchDestination(search).save_batch(crashes)
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], PermanentSaveError)
+    assert "OverflowError" in str(results[1])
+    assert [doc_id for _, doc_id, _ in search.indexed] == ["id0", "id2"]

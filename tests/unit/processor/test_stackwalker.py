@@ -179,3 +179,15 @@ def test_real_walker_on_a_synthetic_dump(tmp_path, stackwalk_binary):
     assert frames[0]["line"] == 42
     assert walker.version().startswith("minidump-stackwalk")
     json.dumps(result.json_dump)  # stays serialisable
+
+
+@pytest.mark.parametrize("status", [7, None, ["OK"], {"a": 1}, ""])
+def test_a_status_that_is_no_string_is_an_unknown_error(tmp_path, dump, status):
+    # It reaches metric labels and notes: a number there broke the whole stack walk rule.
+    walker = Stackwalker(fake_walker(tmp_path, f"""
+        open(out, "w").write(json.dumps({{"status": {status!r}, "threads": []}}))
+    """))
+    result = walker.walk(dump, {}, tmp_path)
+    assert result.status == "unknown error"
+    assert result.json_dump["threads"] == []
+    assert any("unknown error" in note for note in result.notes)

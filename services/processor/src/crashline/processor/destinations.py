@@ -89,9 +89,15 @@ class SearchDestination:
         todo: dict[int, _Document] = {}
         for i, (crash_id, processed) in enumerate(crashes):
             try:
-                todo[i] = _Document(crash_id, processed, self.index_name(processed))
+                document = _Document(crash_id, processed, self.index_name(processed))
+                document.body()  # data no document can be made of fails its crash alone
             except PermanentSaveError as exc:
                 results[i] = exc
+            except Exception as exc:
+                log.exception("cannot make the search document of crash %s", crash_id)
+                results[i] = PermanentSaveError(f"cannot make the search document: {exc!r}")
+            else:
+                todo[i] = document
         for _ in range(MAX_INDEX_ATTEMPTS):
             if not todo:
                 return results
@@ -137,9 +143,13 @@ class _Document:
         self.index = index
         self.known = [f for f in processed.get("removed_fields") or [] if isinstance(f, str)]
         self.removed = list(self.known)
+        self._body: dict | None = None
 
     def body(self) -> dict:
-        return search_document(self.crash_id, self.processed, exclude=frozenset(self.removed))
+        if self._body is None:  # made once, and again only when a field is left out
+            self._body = search_document(self.crash_id, self.processed,
+                                         exclude=frozenset(self.removed))
+        return self._body
 
     def drop_refused_field(self, error: SearchError) -> bool:
         """Leave out the field the engine refused, if that is what it refused."""
@@ -149,6 +159,7 @@ class _Document:
         log.warning("search engine refused field %s of crash %s; indexing without it", field,
                     self.crash_id)
         self.removed.append(field)
+        self._body = None
         return True
 
     def amendments(self) -> dict[str, Any] | None:

@@ -10,7 +10,9 @@ import sys
 
 from crashline.common.health import serve_health
 from crashline.common.logs import setup_logging
+from crashline.common.queue import QueueError
 from crashline.common.search import SearchError
+from crashline.common.storage import StorageError
 from crashline.processor import metrics
 from crashline.processor.app import build_consumer, build_processor
 from crashline.processor.consumer import run_until_stopped
@@ -38,7 +40,13 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.model_copy(update=overrides)
     setup_logging(settings.service_name, settings.log_level, settings.log_format)
 
-    app = build_processor(settings)
+    try:
+        app = build_processor(settings)
+    except StorageError as exc:
+        # Like the collector: a clear line and exit 2, not a traceback; whatever restarts
+        # the processor (systemd, Kubernetes) tries again.
+        log.error("refusing to start: crash storage does not work: %s", exc)
+        return 2
     version = app.stackwalker.version()
     if version == "unknown":
         log.error("%s cannot be run: install it (deploy/local/install.sh stackwalk) or set "
@@ -52,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         log.error("the search engine does not work: %s", exc)
         return 2
     consumer = build_consumer(app)
+    try:
+        consumer.client.connect()
+    except QueueError as exc:
+        log.error("refusing to start: %s", exc)
+        return 2
     # What exists now (modules, clients, settings) lives as long as the process: out of the
     # garbage collector's sight, its full collections walk only the crashes in flight.
     gc.freeze()

@@ -192,7 +192,9 @@ class Stackwalker:
             result.json_dump = self._parse(output, result, name)
         if self.cache is not None:
             self.cache.used(result.json_dump)
-        status = result.json_dump.get("status") or STATUS_UNKNOWN
+        status = result.json_dump.get("status")
+        if not isinstance(status, str) or not status:  # the output is untrusted too
+            status = STATUS_UNKNOWN
         if rc == -signal.SIGXFSZ or (rc and output.is_file()
                                        and output.stat().st_size >= self.max_output_bytes):
             status = STATUS_OUTPUT_TOO_LARGE

@@ -25,9 +25,16 @@ def lookup(document: Mapping, dotted: str) -> object:
     return value
 
 
-def _truncate_utf8(text: str, max_bytes: int) -> str:
-    encoded = text.encode("utf-8")
-    if len(encoded) <= max_bytes:
+def _text(text: str, max_bytes: int | None = None) -> str:
+    """``text`` as Unicode an engine takes, cut to ``max_bytes`` of UTF-8 on a character
+    boundary. JSON lets lone surrogates through (``"\\ud800"`` in an annotation or in the
+    stack walker's output) and no UTF-8 encoder does: they become U+FFFD."""
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        encoded = text.encode("utf-8")
+    if max_bytes is None or len(encoded) <= max_bytes:
         return text
     return encoded[:max_bytes].decode("utf-8", errors="ignore")  # cut on a char boundary
 
@@ -43,14 +50,14 @@ def clean_value(field: FieldDef, value: object) -> object:
             return [clean_value(field, v) for v in value] if value else _MISSING
         if not isinstance(value, str):
             return BAD_DATA
-        value = value[:KEYWORD_MAX_CHARS]
-        return _truncate_utf8(value, TEXT_MAX_BYTES) if kind is FieldType.STRING else value
+        return _text(value[:KEYWORD_MAX_CHARS],
+                     TEXT_MAX_BYTES if kind is FieldType.STRING else None)
     if kind in _INT_RANGE:
         if isinstance(value, bool):
             return _MISSING
         try:
             number = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
             return _MISSING
         low, high = _INT_RANGE[kind]
         return number if low <= number <= high else _MISSING
