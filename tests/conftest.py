@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
+import psycopg2
 import pytest
 from harness.shared import CORPUS
 
@@ -165,3 +168,38 @@ def database(settings):
 @pytest.fixture(scope="session")
 def s3_settings(settings) -> CommonSettings:
     return settings.model_copy(update={"storage_backend": StorageBackend.S3})
+
+
+def _with_schema(dsn: str, schema: str) -> str:
+    separator = "&" if "?" in dsn else "?"
+    return f"{dsn}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="session")
+def make_schema(crashline_env, database) -> Iterator[Callable[[], str]]:
+    """A function making a PostgreSQL schema with every migration applied; its URL. The
+    crontabber's state and the ledger are singletons (one row per job, one per hour): a
+    crontabber under test gets a schema of its own (``search_path`` in the database URL)."""
+    from crashline.common.database import Database, apply_migrations
+
+    base = crashline_env["CRASHLINE_DATABASE_URL"]
+    made: list[str] = []
+
+    def make() -> str:
+        schema = f"crontabber_{uuid.uuid4().hex[:10]}"
+        with psycopg2.connect(base) as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE SCHEMA {schema}")
+        made.append(schema)
+        url = _with_schema(base, schema)
+        db = Database(url)
+        apply_migrations(db)
+        db.close()
+        return url
+
+    yield make
+    conn = psycopg2.connect(base)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for schema in made:
+            cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    conn.close()

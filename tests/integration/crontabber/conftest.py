@@ -11,50 +11,16 @@ tests put there.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Callable, Iterator
-from urllib.parse import quote
+from collections.abc import Iterator
 
-import psycopg2
 import pytest
 from crontabber_support import namespaced, settings_from_env
 
-from crashline.common.database import Database, apply_migrations
+from crashline.common.database import Database
 from crashline.crontabber.job import Backends
 from crashline.crontabber.settings import CrontabberSettings
 
 UTC = dt.UTC
-
-
-def _with_schema(dsn: str, schema: str) -> str:
-    separator = "&" if "?" in dsn else "?"
-    return f"{dsn}{separator}options={quote(f'-csearch_path={schema}')}"
-
-
-@pytest.fixture(scope="session")
-def make_schema(crashline_env, database) -> Iterator[Callable[[], str]]:
-    """A function making a PostgreSQL schema with every migration applied; its URL."""
-    base = crashline_env["CRASHLINE_DATABASE_URL"]
-    made: list[str] = []
-
-    def make() -> str:
-        schema = f"crontabber_{uuid.uuid4().hex[:10]}"
-        with psycopg2.connect(base) as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE SCHEMA {schema}")
-        made.append(schema)
-        url = _with_schema(base, schema)
-        db = Database(url)
-        apply_migrations(db)
-        db.close()
-        return url
-
-    yield make
-    conn = psycopg2.connect(base)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for schema in made:
-            cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    conn.close()
 
 
 @pytest.fixture(scope="session")
