@@ -3,9 +3,13 @@
 //
 //	promql rules FILE...  rule files, loaded as Prometheus loads them (unknown fields, bad
 //	                      expressions and bad annotation templates are errors); prints
-//	                      every rule with the metric names its expression reads
+//	                      every rule with what its expression reads
 //	promql exprs          a JSON list of PromQL expressions on stdin (a dashboard's
-//	                      queries); prints the metric names each one reads
+//	                      queries); prints what each one reads
+//
+// What an expression reads: the metric names it selects, the label names each selector
+// matches on, and the label names it groups by (by, without, on, ignoring).
+//
 //	promql config FILE    a Prometheus configuration file (scrape configs with DNS or
 //	                      Kubernetes discovery, rule files)
 //
@@ -28,60 +32,88 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
+// reads is what an expression reads.
+type reads struct {
+	Metrics []string            `json:"metrics"`
+	Labels  map[string][]string `json:"labels"`   // metric -> labels its selectors match on
+	Groups  []string            `json:"grouping"` // labels of by, without, on and ignoring
+}
+
 type rule struct {
-	File    string   `json:"file"`
-	Group   string   `json:"group"`
-	Name    string   `json:"name"`
-	Kind    string   `json:"kind"`
-	Expr    string   `json:"expr"`
-	Metrics []string `json:"metrics"`
+	File  string `json:"file"`
+	Group string `json:"group"`
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Expr  string `json:"expr"`
+	reads
 }
 
 type expr struct {
-	Expr    string   `json:"expr"`
-	Metrics []string `json:"metrics"`
-	Error   string   `json:"error,omitempty"`
+	Expr string `json:"expr"`
+	reads
+	Error string `json:"error,omitempty"`
 }
 
-// metricNames lists the metric names an expression selects, sorted and without repeats.
-// A selector without a fixed name (a regular expression on __name__) is an error: the
-// tests could not say what it reads.
-func metricNames(input string) ([]string, error) {
+func sorted(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for item := range set {
+		out = append(out, item)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// whatItReads parses an expression. A selector without a fixed metric name (a regular
+// expression on __name__) is an error: nobody could say what it reads.
+func whatItReads(input string) (reads, error) {
 	parsed, err := parser.ParseExpr(input)
 	if err != nil {
-		return nil, err
+		return reads{}, err
 	}
-	seen := map[string]bool{}
+	metrics, groups := map[string]bool{}, map[string]bool{}
+	matched := map[string]map[string]bool{}
 	var problem error
 	parser.Inspect(parsed, func(node parser.Node, _ []parser.Node) error {
-		selector, ok := node.(*parser.VectorSelector)
-		if !ok {
-			return nil
-		}
-		name := selector.Name
-		for _, m := range selector.LabelMatchers {
-			if m.Name != labels.MetricName {
-				continue
+		switch n := node.(type) {
+		case *parser.AggregateExpr:
+			for _, label := range n.Grouping {
+				groups[label] = true
 			}
-			if m.Type != labels.MatchEqual {
-				problem = fmt.Errorf("selector %s does not name its metric", selector)
+		case *parser.BinaryExpr:
+			if n.VectorMatching != nil {
+				for _, label := range n.VectorMatching.MatchingLabels {
+					groups[label] = true
+				}
 			}
-			name = m.Value
-		}
-		if name != "" {
-			seen[name] = true
+		case *parser.VectorSelector:
+			name := n.Name
+			for _, m := range n.LabelMatchers {
+				if m.Name == labels.MetricName && m.Type != labels.MatchEqual {
+					problem = fmt.Errorf("selector %s does not name its metric", n)
+				} else if m.Name == labels.MetricName {
+					name = m.Value
+				}
+			}
+			metrics[name] = true
+			if matched[name] == nil {
+				matched[name] = map[string]bool{}
+			}
+			for _, m := range n.LabelMatchers {
+				if m.Name != labels.MetricName {
+					matched[name][m.Name] = true
+				}
+			}
 		}
 		return nil
 	})
 	if problem != nil {
-		return nil, problem
+		return reads{}, problem
 	}
-	names := make([]string, 0, len(seen))
-	for name := range seen {
-		names = append(names, name)
+	out := reads{Metrics: sorted(metrics), Labels: map[string][]string{}, Groups: sorted(groups)}
+	for name, set := range matched {
+		out.Labels[name] = sorted(set)
 	}
-	sort.Strings(names)
-	return names, nil
+	return out, nil
 }
 
 func checkRules(files []string) ([]rule, []error) {
@@ -99,11 +131,11 @@ func checkRules(files []string) ([]rule, []error) {
 				if r.Record != "" {
 					kind, name = "record", r.Record
 				}
-				names, err := metricNames(r.Expr)
+				read, err := whatItReads(r.Expr)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s: %s: %w", file, name, err))
 				}
-				out = append(out, rule{file, group.Name, name, kind, r.Expr, names})
+				out = append(out, rule{file, group.Name, name, kind, r.Expr, read})
 			}
 		}
 	}
@@ -118,8 +150,8 @@ func checkExprs(input io.Reader) ([]expr, []error) {
 	out := make([]expr, 0, len(exprs))
 	var errs []error
 	for _, e := range exprs {
-		names, err := metricNames(e)
-		item := expr{Expr: e, Metrics: names}
+		read, err := whatItReads(e)
+		item := expr{Expr: e, reads: read}
 		if err != nil {
 			item.Error = err.Error()
 			errs = append(errs, fmt.Errorf("%q: %w", e, err))
