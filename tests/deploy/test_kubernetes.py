@@ -15,6 +15,7 @@ from harness.deployfiles import (
     HEALTH_PATHS,
     PROMETHEUS,
     SETTINGS,
+    dockerfile_stages,
     environ_reads,
     helm,
     image_commands,
@@ -31,6 +32,7 @@ from crashline.common.queue import QueueNames
 from crashline.common.settings import CommonSettings
 
 KEDA = ("--api-versions", "keda.sh/v1alpha1/ScaledObject")
+STAGES = dockerfile_stages()[1]
 EVERYTHING = ("--set", "ingress.enabled=true", "--set", "ingress.webapp.tlsSecret=webapp-tls",
               "--set", "networkPolicy.enabled=true",
               "--set", "networkPolicy.clientsFrom[0].ipBlock.cidr=10.0.0.0/8",
@@ -127,8 +129,11 @@ def test_each_deployment_matches_the_code(rendered, service):
     assert not unknown, f"{service} is given variables no code reads: {sorted(unknown)}"
     exposed = secret_fields(SETTINGS[service]) & set(plain)
     assert not exposed, f"{service} has secrets as plain values: {sorted(exposed)}"
-    # Every value parses as the service parses it (secrets as placeholders of their own).
-    settings = settings_from_env(SETTINGS[service], {**plain, **{k: "x" for k in secret}})
+    # What the process sees: the image's environment, then the pod's; every value parses
+    # as the service parses it (secrets as placeholders of their own).
+    image_env = {k: v for k, v in STAGES[service].env.items() if k.startswith("CRASHLINE_")}
+    settings = settings_from_env(SETTINGS[service], {
+        **image_env, **plain, **{k: "x" for k in secret}})
 
     port = port_of(service, settings)
     [declared] = container["ports"]
@@ -147,12 +152,12 @@ def test_each_deployment_matches_the_code(rendered, service):
     assert spec["spec"]["automountServiceAccountToken"] is False
     assert container["resources"]["requests"]["cpu"] and \
         container["resources"]["requests"]["memory"]
-    mounts = {m["mountPath"] for m in container["volumeMounts"]}
-    assert "/tmp" in mounts
+    # The root file system is read-only: whatever the service writes is on a volume.
+    mounts = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
+    assert "/tmp" in mounts  # temporary files, the processors' scratch folders
     if service == "processor":
-        assert settings.symbols_cache_dir.is_relative_to("/var/cache/crashline") or \
-            "CRASHLINE_SYMBOLS_CACHE_DIR" not in plain
-        assert "/var/cache/crashline" in mounts
+        assert settings.processor_tmp_dir is None  # the system's: /tmp
+        assert any(settings.symbols_cache_dir.is_relative_to(m) for m in mounts)
 
 
 def test_services_point_at_the_pods_ports(rendered):
