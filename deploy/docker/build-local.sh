@@ -11,7 +11,9 @@
 #   python:*-slim and rust:*-slim cannot be pulled: a Python base (Debian's python3 3.11,
 #   the minor version the images pin) and a Rust base (Debian's compiler and linker plus
 #   this machine's rustup toolchain, as Debian's rustc is too old for minidump-stackwalk);
-#   they are passed as PYTHON_IMAGE and RUST_IMAGE, the Dockerfile's build arguments;
+#   they are passed as PYTHON_IMAGE and RUST_IMAGE, the Dockerfile's build arguments, and
+#   trust the certificate authorities this machine adds (an intercepting egress proxy), so
+#   that pip and cargo reach PyPI and crates.io from inside the builds;
 # - each image is then run: its user, its console script, what `crashline help` lists,
 #   and the processor's minidump-stackwalk.
 #
@@ -50,12 +52,23 @@ base_image() {
     debootstrap --variant=minbase --include="$packages" bookworm "$root" "$MIRROR" >>"$logf" 2>&1 ||
         fail_with_log images "debootstrap failed" "$logf"
     rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
+    host_trust "$root"
     [[ -z $setup ]] || "$setup" "$root"
     tar -C "$root" -c . | pod import \
         --change 'ENV PATH=/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change "ENV PIP_CERT=$BUNDLE CARGO_HTTP_CAINFO=$BUNDLE SSL_CERT_FILE=$BUNDLE" \
         --change 'CMD ["/bin/bash"]' - "$name" >/dev/null
     rm -rf "$root"
     log "$name: imported in $(since "$start")"
+}
+
+BUNDLE=/etc/ssl/certs/ca-certificates.crt
+host_trust() { # ROOT: the certificate authorities this machine adds to Debian's
+    local crt
+    for crt in /usr/local/share/ca-certificates/*.crt; do
+        [[ -e $crt ]] && cp "$crt" "$1/usr/local/share/ca-certificates/"
+    done
+    chroot "$1" update-ca-certificates >/dev/null
 }
 
 rust_toolchain() { # ROOT: this machine's Rust toolchain, its docs left out
