@@ -167,6 +167,10 @@ def test_credentials_and_names_agree(config):
         postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], "postgres",
         f":5432/{postgres['POSTGRES_DB']}")
     assert env["CRASHLINE_SEARCH_URL"] == "http://elasticsearch:9200"
+    # The processors' symbol store is the webapp's /symbols/, where it serves.
+    store = services["processor"]["environment"]["CRASHLINE_SYMBOLS_STORE_URL"]
+    webapp = services["webapp"]["ports"][0]["target"]
+    assert store == f"http://webapp:{webapp}/symbols/"
 
 
 def test_state_lives_in_named_volumes(config):

@@ -6,6 +6,8 @@ and serves. Processors scale on the queues the code declares; one crontabber run
 from __future__ import annotations
 
 import json
+import re
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -152,12 +154,40 @@ def test_each_deployment_matches_the_code(rendered, service):
     assert spec["spec"]["automountServiceAccountToken"] is False
     assert container["resources"]["requests"]["cpu"] and \
         container["resources"]["requests"]["memory"]
-    # The root file system is read-only: whatever the service writes is on a volume.
-    mounts = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
-    assert "/tmp" in mounts  # temporary files, the processors' scratch folders
+    # The root file system is read-only: whatever the service writes is on a volume big
+    # enough for what the settings let it write there.
+    room = writable_room(spec["spec"], container)
+    assert "/tmp" in room  # temporary files, uploads and the processors' scratch folders
     if service == "processor":
         assert settings.processor_tmp_dir is None  # the system's: /tmp
-        assert any(settings.symbols_cache_dir.is_relative_to(m) for m in mounts)
+        [cache] = [m for m in room if settings.symbols_cache_dir.is_relative_to(m)]
+        assert room[cache] >= settings.symbols_cache_max_mb * MiB
+        store = urlsplit(settings.symbols_store_url)
+        webapp = by_kind(docs, "Service")["crashline-webapp"]
+        assert (store.hostname, store.port) == (webapp["metadata"]["name"],
+                                                webapp["spec"]["ports"][0]["port"])
+        assert store.path == "/symbols/"
+    if service == "webapp":
+        assert settings.symbols_upload_tmp_dir is None  # the system's: /tmp
+        assert room["/tmp"] >= (settings.symbols_upload_max_bytes +
+                                settings.symbols_upload_max_inflated_bytes)
+
+
+MiB = 1 << 20
+UNITS = {"Ki": 1 << 10, "Mi": MiB, "Gi": 1 << 30, "Ti": 1 << 40}
+
+
+def quantity(text: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)([KMGT]i)?", text).groups()
+    return int(number) * UNITS.get(unit or "", 1)
+
+
+def writable_room(pod: dict, container: dict) -> dict[str, int]:
+    """Writable mount path -> the bytes its emptyDir may hold."""
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    return {m["mountPath"]: quantity(volumes[m["name"]]["emptyDir"]["sizeLimit"])
+            for m in container["volumeMounts"]
+            if not m.get("readOnly") and "emptyDir" in volumes[m["name"]]}
 
 
 def test_services_point_at_the_pods_ports(rendered):
@@ -284,3 +314,8 @@ def test_the_ingress_publishes_submit_and_the_webapp_only():
         [container] = deployment(docs, service)["spec"]["template"]["spec"]["containers"]
         assert rule["ports"] == [{"port": container["ports"][0]["containerPort"],
                                   "protocol": "TCP"}]
+    # Processors fetch symbols from the webapp, whoever else may reach it.
+    processors = deployment(docs, "processor")["spec"]["template"]["metadata"]["labels"]
+    [webapp] = policies["crashline-webapp"]["spec"]["ingress"]
+    assert any(peer.get("podSelector", {}).get("matchLabels", {}).items() <= processors.items()
+               and peer.get("podSelector") for peer in webapp["from"])
