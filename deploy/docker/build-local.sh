@@ -56,7 +56,8 @@ base_image() {
     [[ -z $setup ]] || "$setup" "$root"
     tar -C "$root" -c . | pod import \
         --change 'ENV PATH=/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-        --change "ENV PIP_CERT=$BUNDLE CARGO_HTTP_CAINFO=$BUNDLE SSL_CERT_FILE=$BUNDLE" \
+        --change "ENV PIP_CERT=$BUNDLE" --change "ENV CARGO_HTTP_CAINFO=$BUNDLE" \
+        --change "ENV SSL_CERT_FILE=$BUNDLE" \
         --change 'CMD ["/bin/bash"]' - "$name" >/dev/null
     rm -rf "$root"
     log "$name: imported in $(since "$start")"
