@@ -50,8 +50,10 @@ status: ## show what is running
 	-deploy/local/app.sh status
 
 # The search contract suite also runs on the engines the stack does not use (the other
-# product, the other Elasticsearch major): contract-engines starts them.
+# product, the other Elasticsearch major): contract-engines starts them. The deploy tests
+# need Docker Compose v2, Helm and kubeconform, built once from the Go module proxy.
 test: stack ## install what the tests need, start the stack, run every test
+	deploy/local/install.sh deploy-tools
 	deploy/local/stack.sh start contract-engines
 	source deploy/local/env.sh && CRASHLINE_TEST_SEARCH_ENGINES="$$(contract_search_engines)" \
 		$(BIN)/pytest $(PYTEST_ARGS)

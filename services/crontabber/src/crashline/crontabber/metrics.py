@@ -2,6 +2,8 @@
 
 Job states come from PostgreSQL and are refreshed on every pass, so every crontabber
 process reports every job; the figures a job measures are set by the process that ran it.
+A job's name is the label ``cron_job``: ``job`` is the label Prometheus gives every target,
+and a scrape would rename ours to ``exported_job``.
 """
 
 from __future__ import annotations
@@ -12,17 +14,17 @@ RUN_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 4 * 3600)
 
 # -- the runner -------------------------------------------------------------------------------
 RUNS = Counter("crashline_crontabber_runs_total", "Slots run, by job and result (success, "
-               "failure).", ["job", "result"])
-RUN_SECONDS = Histogram("crashline_crontabber_run_seconds", "Seconds per slot run.", ["job"],
+               "failure).", ["cron_job", "result"])
+RUN_SECONDS = Histogram("crashline_crontabber_run_seconds", "Seconds per slot run.", ["cron_job"],
                         buckets=RUN_BUCKETS)
 SKIPPED = Counter("crashline_crontabber_skipped_total", "Due jobs not run, by reason (locked: "
-                  "another runner has it; waiting: a dependency failed).", ["job", "reason"])
+                  "another runner has it; waiting: a dependency failed).", ["cron_job", "reason"])
 LAST_SUCCESS = Gauge("crashline_crontabber_last_success_timestamp_seconds",
-                     "Slot of the job's last success (Unix time).", ["job"])
-ERRORS = Gauge("crashline_crontabber_errors", "Failures in a row (0: healthy).", ["job"])
-BROKEN = Gauge("crashline_crontabber_job_broken", "1 when the job's last run failed.", ["job"])
+                     "Slot of the job's last success (Unix time).", ["cron_job"])
+ERRORS = Gauge("crashline_crontabber_errors", "Failures in a row (0: healthy).", ["cron_job"])
+BROKEN = Gauge("crashline_crontabber_job_broken", "1 when the job's last run failed.", ["cron_job"])
 STALE = Gauge("crashline_crontabber_job_stale", "1 when the job has not succeeded for two of "
-              "its periods.", ["job"])
+              "its periods.", ["cron_job"])
 
 # -- what the jobs measure --------------------------------------------------------------------
 MISSING_OPEN = Gauge("crashline_missing_processed_crashes",
