@@ -200,7 +200,6 @@ def make_schema(crashline_env, database) -> Iterator[Callable[[], str]]:
     """A function making a PostgreSQL schema of the test database with every migration
     applied; its URL. For tests of what is one per site (job states, the ledger, the status
     message), which must not see other test runs' rows nor show them theirs."""
-    import psycopg2
 
     from crashline.common.database import Database, apply_migrations
 
