@@ -5,11 +5,12 @@ lists (``make bench`` adds OpenSearch and the other Elasticsearch major).
 Per engine, bulk-indexes 100,000 synthetic processed crashes (fixed seed, spread over the
 last 14 days, documents built by the processor's own ``search_document``) into a dedicated
 index template, starts ``crashline-webapp`` (gunicorn), and for three typical searches
-measures p50/p95 latency of the API call and of the bare query the API issues (taken from
-``_return_query``, sent straight to the engine). Both run uncached: the API's window moves
-with "now", and the bare query is sent with ``request_cache=false``. Requests alternate
-between the two so both see the same noise. Prints the medians of ``--repeat`` runs and the
-ratio (target: API p95 within 1.3x the bare query's). Deletes its indices afterwards.
+measures p50/p95 latency of the API call, anonymous and with an API token, and of the bare
+query the API issues (taken from ``_return_query``, sent straight to the engine). Both run
+uncached: the API's window moves with "now", and the bare query is sent with
+``request_cache=false``. Requests alternate between the two so both see the same noise.
+Prints the medians of ``--repeat`` runs and the ratio (target: API p95 within 1.3x the bare
+query's). Deletes its indices afterwards.
 
     .venv/bin/python tests/bench/bench_webapp.py [--crashes 100000] [--requests 60] [--repeat 5]
 """
@@ -35,6 +36,7 @@ from crashline.common.database import apply_migrations, database_from_settings
 from crashline.common.search import search_from_settings
 from crashline.common.search.documents import search_document
 from crashline.common.settings import SearchEngine
+from crashline.webapp.auth.store import AccountStore
 from crashline.webapp.settings import WebappSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for harness
@@ -134,15 +136,16 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def measure(session: requests.Session, api: str, engine: str, params: dict,
-            count: int) -> tuple[list[float], list[float]]:
+            count: int, headers: dict[str, str]) -> tuple[list[float], list[float]]:
     issued = session.get(api + "/api/SuperSearch/", params={**params, "_return_query": "true"},
-                         timeout=60).json()
+                         headers=headers, timeout=60).json()
     bare_url = f"{engine}/{','.join(issued['indices'])}/_search"
     bare_params = {"ignore_unavailable": "true", "request_cache": "false"}
     api_times, bare_times = [], []
     for i in range(count + 5):  # the first 5 warm up
         start = time.perf_counter()
-        response = session.get(api + "/api/SuperSearch/", params=params, timeout=60)
+        response = session.get(api + "/api/SuperSearch/", params=params, headers=headers,
+                               timeout=60)
         api_time = time.perf_counter() - start
         assert response.status_code == 200, response.text
         start = time.perf_counter()
@@ -159,6 +162,7 @@ def bench_engine(engine: SearchEngine, url: str | None, args) -> None:
     env = {"CRASHLINE_SEARCH_INDEX_TEMPLATE": TEMPLATE, "CRASHLINE_SEARCH_ENGINE": engine.value,
            # Counted like production, but never limiting the benchmark itself.
            "CRASHLINE_WEBAPP_RATE_LIMIT_ANONYMOUS": "100000000",
+           "CRASHLINE_WEBAPP_RATE_LIMIT_AUTHENTICATED": "100000000",
            "CRASHLINE_WEBAPP_WORKERS": "2", "CRASHLINE_WEBAPP_THREADS": "2"}
     if url:
         env["CRASHLINE_SEARCH_URL"] = url
@@ -173,21 +177,25 @@ def bench_engine(engine: SearchEngine, url: str | None, args) -> None:
     api = webapp.url
     try:
         session = requests.Session()
-        runs: dict[str, list[tuple[float, float, float, float]]] = {n: [] for n in SEARCHES}
+        callers = {"anonymous": {}, "token": {"Auth-Token": args.token}}
+        runs: dict[tuple[str, str], list[tuple[float, float, float, float]]] = {
+            (caller, name): [] for caller in callers for name in SEARCHES}
         for _ in range(args.repeat):
-            for name, params in SEARCHES.items():
-                api_times, bare_times = measure(session, api, settings.search_url, params,
-                                                args.requests)
-                runs[name].append((percentile(api_times, 50), percentile(api_times, 95),
-                                   percentile(bare_times, 50), percentile(bare_times, 95)))
+            for caller, headers in callers.items():
+                for name, params in SEARCHES.items():
+                    api_times, bare_times = measure(session, api, settings.search_url, params,
+                                                    args.requests, headers)
+                    runs[caller, name].append((
+                        percentile(api_times, 50), percentile(api_times, 95),
+                        percentile(bare_times, 50), percentile(bare_times, 95)))
         print(f"{args.crashes} crashes, {args.requests} requests x {args.repeat} runs "
               "(medians of the runs), milliseconds")
-        print(f"{'search':28} {'API p50':>8} {'API p95':>8} {'bare p50':>9} {'bare p95':>9} "
-              f"{'p95 ratio':>9}")
-        for name, figures in runs.items():
+        print(f"{'caller':10} {'search':28} {'API p50':>8} {'API p95':>8} {'bare p50':>9} "
+              f"{'bare p95':>9} {'p95 ratio':>9}")
+        for (caller, name), figures in runs.items():
             a50, a95, b50, b95 = (statistics.median(f[i] for f in figures) for i in range(4))
             verdict = "ok" if a95 <= 1.3 * b95 else "over target"
-            print(f"{name:28} {a50:8.1f} {a95:8.1f} {b50:9.1f} {b95:9.1f} "
+            print(f"{caller:10} {name:28} {a50:8.1f} {a95:8.1f} {b50:9.1f} {b95:9.1f} "
                   f"{a95 / b95:8.2f}x  {verdict}")
     finally:
         webapp.stop()
@@ -205,9 +213,18 @@ def main() -> int:
 
     db = database_from_settings(WebappSettings())
     apply_migrations(db)
-    db.close()
-    for engine, url in engines():
-        bench_engine(engine, url, args)
+    # A token-authenticated caller, as scripts are: a user of its own, deleted afterwards.
+    accounts = AccountStore(db)
+    user = f"bench-webapp-{uuid.uuid4().hex[:8]}"
+    accounts.create_user(user, None, permissions=["view_pii"])
+    args.token, _ = accounts.create_token(user, ["view_pii"])
+    try:
+        for engine, url in engines():
+            bench_engine(engine, url, args)
+    finally:
+        with db.transaction() as cur:
+            cur.execute("DELETE FROM users WHERE username = %s", (user,))
+        db.close()
     return 0
 
 

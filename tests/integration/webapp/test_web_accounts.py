@@ -11,7 +11,8 @@ import pytest
 from web_integration import SUFFIX, headers, settings_from_env
 
 from crashline.webapp.app import create_app
-from crashline.webapp.auth.store import AccountError
+from crashline.webapp.auth.store import AccountError, AccountStore
+from crashline.webapp.auth.tokencache import TokenCache
 
 pytestmark = pytest.mark.integration
 
@@ -168,3 +169,82 @@ def test_admin_cli_refuses_what_it_cannot_do(web_env, accounts):
     assert one.returncode == 0, one.stderr
     (token,) = accounts.list_tokens(name)
     assert (token.expires_at - token.created_at).days in (0, 1)
+
+
+# -- the resolved-token cache (auth/tokencache.py) -----------------------------------------
+def test_a_cached_token_costs_no_lookup(accounts, database):
+    name = f"jill-{SUFFIX}"
+    accounts.create_user(name, "jill-password", permissions=["view_pii"])
+    key, _ = accounts.create_token(name, ["view_pii"])
+    store = AccountStore(database, TokenCache(100))
+    generation = current_generation(database)
+    assert store.resolve_token(key, generation=generation).permissions == {"view_pii"}
+
+    class NoDatabase:
+        def transaction(self):
+            raise AssertionError("a cached token was looked up")
+
+    store.db = NoDatabase()
+    assert store.resolve_token(key, generation=generation).username == name
+    assert store.cached_user(key) is not None
+    store.db = database
+    # Any account change moves the generation: the entry no longer holds.
+    accounts.revoke(name, ["view_pii"])
+    moved = current_generation(database)
+    assert moved > generation
+    assert store.resolve_token(key, generation=moved).permissions == frozenset()
+
+
+def current_generation(database) -> int:
+    with database.transaction() as cur:
+        cur.execute("SELECT generation FROM account_generation")
+        return cur.fetchone()["generation"]
+
+
+@pytest.mark.parametrize("change", ["delete the token", "deactivate the user",
+                                    "revoke the permission", "expire the token"])
+def test_a_change_made_anywhere_holds_at_once_for_cached_tokens(client, accounts, database,
+                                                                crashes, change):
+    """The app caches the token after its first request; the change is made in plain SQL
+    from another connection, as any tool could, and the very next request sees it."""
+    name = f"hal-{change.split()[0]}-{SUFFIX}"
+    accounts.create_user(name, "hal-password-1", permissions=["view_pii"])
+    key, token = accounts.create_token(name, ["view_pii"])
+    path = "/api/ProcessedCrash/"
+    params = {"crash_id": crashes["oom1"]}
+    for _ in range(2):  # resolved, then from the cache
+        ok = client.simulate_get(path, params=params, headers=headers(key))
+        assert ok.status_code == 200 and ok.json["user_comments"] == "it crashed again"
+    statements = {
+        "delete the token": ("DELETE FROM api_tokens WHERE id = %s", token.id),
+        "deactivate the user": ("UPDATE users SET is_active = false WHERE username = %s", name),
+        "revoke the permission": ("DELETE FROM user_permissions WHERE user_id = "
+                                  "(SELECT id FROM users WHERE username = %s)", name),
+        "expire the token": ("UPDATE api_tokens SET expires_at = now() WHERE id = %s",
+                             token.id),
+    }
+    sql, arg = statements[change]
+    with database.transaction() as cur:
+        cur.execute(sql, (arg,))
+    after = client.simulate_get(path, params=params, headers=headers(key))
+    if change == "revoke the permission":
+        assert after.status_code == 200
+        assert "user_comments" not in after.json
+    else:
+        assert after.status_code == 403
+        assert after.json["error"] in {"API Token not matched", "User of API token not active",
+                                       "API Token found but expired"}
+
+
+def test_a_cached_token_is_counted_once_per_request(limited_client, accounts):
+    """Address and user in one statement once the token is cached: the user's budget (5)
+    shrinks by one per request, never two."""
+    name = f"ivy-{SUFFIX}"
+    accounts.create_user(name, "ivy-password-1")
+    key, _ = accounts.create_token(name, [])
+    ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    answers = [limited_client.simulate_get("/api/SuperSearchFields/", headers={
+        "X-Real-IP": ip, "Auth-Token": key}) for _ in range(6)]
+    assert [r.status_code for r in answers] == [200] * 5 + [429]
+    assert [r.headers["x-ratelimit-remaining"] for r in answers[:5]] == ["4", "3", "2", "1",
+                                                                       "0"]

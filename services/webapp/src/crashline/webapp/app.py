@@ -49,6 +49,7 @@ from crashline.webapp.api.versions import NoOpResource, VersionStringResource
 from crashline.webapp.auth.middleware import TOKEN_HEADER, AuthMiddleware, is_api
 from crashline.webapp.auth.sessions import Cookies, SessionStore
 from crashline.webapp.auth.store import AccountStore
+from crashline.webapp.auth.tokencache import TokenCache
 from crashline.webapp.catalog import Catalog
 from crashline.webapp.crashes import CrashService
 from crashline.webapp.errors import handle_unexpected, not_found, serialize_error, unavailable
@@ -153,7 +154,7 @@ def create_app(settings: WebappSettings | None = None,
                services: Services | None = None) -> falcon.App:
     settings = settings or get_webapp_settings()
     services = services or Services(settings)
-    accounts = AccountStore(services.db)
+    accounts = AccountStore(services.db, TokenCache(settings.webapp_token_cache_size))
     limiter = RateLimiter(services.db, settings.webapp_rate_limit_window)
     sessions = SessionStore(services.db, dt.timedelta(hours=settings.webapp_session_idle_hours),
                             dt.timedelta(days=settings.webapp_session_max_days))
@@ -167,7 +168,8 @@ def create_app(settings: WebappSettings | None = None,
                             settings.webapp_rate_limit_authenticated,
                             settings.webapp_trust_x_real_ip,
                             settings.webapp_rate_limit_search_anonymous,
-                            settings.webapp_rate_limit_search_authenticated),
+                            settings.webapp_rate_limit_search_authenticated,
+                            known_user=accounts.cached_user),
         AuthMiddleware(accounts, sessions, cookies),
     ])
     app.req_options.strip_url_path_trailing_slash = True

@@ -16,6 +16,8 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
+from typing import NamedTuple
 
 import falcon
 import psycopg2
@@ -26,6 +28,12 @@ from crashline.webapp.auth.middleware import TOKEN_HEADER, is_api
 from crashline.webapp.errors import APIError
 
 log = logging.getLogger(__name__)
+
+
+class Counted(NamedTuple):
+    hits: dict[str, int]  # requests in this window, by client
+    reset: int  # seconds until the window ends
+    accounts_generation: int
 
 
 class RateLimiter:
@@ -39,7 +47,7 @@ class RateLimiter:
         self._last_cleanup = 0.0
         self._lock = threading.Lock()
 
-    def _execute(self, sql: str, args: tuple) -> tuple | None:
+    def _execute(self, sql: str, args: tuple) -> list[tuple] | None:
         conn = getattr(self._local, "conn", None)
         try:
             if conn is None or connection_is_dead(conn):  # e.g. the server restarted
@@ -51,25 +59,29 @@ class RateLimiter:
                     cur.execute("SET synchronous_commit TO OFF")
             with conn.cursor() as cur:
                 cur.execute(sql, args)
-                return cur.fetchone() if cur.description else None
+                return cur.fetchall() if cur.description else None
         except psycopg2.Error as exc:
             if conn is not None:
                 conn.close()
             self._local.conn = None
             raise DatabaseError(f"rate-limit counter failed: {exc}".strip()) from exc
 
-    def hit(self, client: str, now: float | None = None) -> tuple[int, int]:
-        """Count one request of ``client``: (requests in this window, seconds until it ends)."""
+    def hit(self, *clients: str, now: float | None = None) -> Counted:
+        """Count one request of each of ``clients``, in one statement that also reads the
+        accounts' generation (auth/tokencache.py: a cached token costs no round trip)."""
         now = time.time() if now is None else now
         start = math.floor(now / self.window) * self.window
-        (hits,) = self._execute(
-            "INSERT INTO rate_limit_counters (client, window_start, hits) "
-            "VALUES (%s, to_timestamp(%s), 1) "
-            "ON CONFLICT (client, window_start) "
-            "DO UPDATE SET hits = rate_limit_counters.hits + 1 RETURNING hits",
-            (client, start))
+        rows = self._execute(
+            "WITH counted AS ("
+            "  INSERT INTO rate_limit_counters (client, window_start, hits) "
+            "  SELECT client, to_timestamp(%s), 1 FROM unnest(%s::text[]) AS client "
+            "  ON CONFLICT (client, window_start) "
+            "  DO UPDATE SET hits = rate_limit_counters.hits + 1 RETURNING client, hits) "
+            "SELECT client, hits, (SELECT generation FROM account_generation) FROM counted",
+            (start, list(clients)))
         self._cleanup(now)
-        return hits, max(1, math.ceil(start + self.window - now))
+        return Counted({client: hits for client, hits, _ in rows},
+                       max(1, math.ceil(start + self.window - now)), rows[0][2])
 
     def _cleanup(self, now: float) -> None:
         """Drop finished windows, once per window per process."""
@@ -91,60 +103,85 @@ def client_address(req: falcon.Request, trust_x_real_ip: bool) -> str:
 
 class RateLimitMiddleware:
     """Place it before the authentication middleware: ``process_request`` (per address) runs
-    before the token is resolved, ``process_resource`` (per user) after."""
+    before the token is resolved, ``process_resource`` (per user) after. A token the cache
+    already knows (``known_user``) is counted per user in ``process_request`` too, in the
+    same statement as its address: one round trip for the whole request."""
 
     def __init__(self, limiter: RateLimiter, anonymous: int, authenticated: int,
                  trust_x_real_ip: bool = False, search_anonymous: int = 0,
-                 search_authenticated: int = 0):
+                 search_authenticated: int = 0,
+                 known_user: Callable[[str], int | None] = lambda key: None):
         self.limiter = limiter
         self.anonymous = anonymous
         self.authenticated = authenticated
         self.trust_x_real_ip = trust_x_real_ip
         self.search_anonymous = search_anonymous
         self.search_authenticated = search_authenticated
+        self.known_user = known_user
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.rate_counted_user = None
+        req.context.accounts_generation = None
         if not is_api(req) or req.method == "OPTIONS":
             return
         address = client_address(req, self.trust_x_real_ip)
-        if req.get_header(TOKEN_HEADER) is None:
-            self._count(resp, f"ip:{address}", self.anonymous, "anonymous clients",
-                        ", or use an API token for a higher limit")
-        else:
-            self._count(resp, f"token-ip:{address}", self.authenticated,
-                        "requests with an API token from one address")
+        key = req.get_header(TOKEN_HEADER)
+        if key is None:
+            self._count(resp, [(f"ip:{address}", self.anonymous, "anonymous clients",
+                                ", or use an API token for a higher limit")])
+            return
+        counters = [(f"token-ip:{address}", self.authenticated,
+                     "requests with an API token from one address", "")]
+        user_id = self.known_user(key.strip())
+        if user_id is not None:
+            counters.append((f"user:{user_id}", self.authenticated, "this user", ""))
+            req.context.rate_counted_user = user_id
+        counted = self._count(resp, counters)
+        if counted is not None:
+            req.context.accounts_generation = counted.accounts_generation
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource,
                          params) -> None:
         principal = getattr(req.context, "principal", None)
         if is_api(req) and principal is not None and principal.authenticated:
-            self._count(resp, f"user:{principal.user_id}", self.authenticated, "this user")
+            if principal.user_id != getattr(req.context, "rate_counted_user", None):
+                self._count(resp, [(f"user:{principal.user_id}", self.authenticated,
+                                    "this user", "")])
         elif getattr(resource, "searches", False) and req.method == "GET":
             if principal is not None and principal.authenticated:
-                self._count(resp, f"search-user:{principal.user_id}", self.search_authenticated,
-                            "searches from the pages by one user")
+                self._count(resp, [(f"search-user:{principal.user_id}",
+                                    self.search_authenticated,
+                                    "searches from the pages by one user", "")])
             else:
                 address = client_address(req, self.trust_x_real_ip)
-                self._count(resp, f"search-ip:{address}", self.search_anonymous,
-                            "searches from the pages by signed-out visitors from one address",
-                            ", or sign in for a higher limit")
+                self._count(resp, [(f"search-ip:{address}", self.search_anonymous,
+                                    "searches from the pages by signed-out visitors from "
+                                    "one address", ", or sign in for a higher limit")])
 
-    def _count(self, resp: falcon.Response, client: str, limit: int, who: str,
-               hint: str = "") -> None:
-        if limit == 0:
-            return
+    def _count(self, resp: falcon.Response, counters: list[tuple[str, int, str, str]]
+               ) -> Counted | None:
+        """Count each (client, limit, who, hint) with a limit; 429 past the first exceeded.
+        The headers tell the tightest of them."""
+        counters = [counter for counter in counters if counter[1]]
+        if not counters:
+            return None
         try:
-            hits, reset = self.limiter.hit(client)
+            counted = self.limiter.hit(*(client for client, *_ in counters))
         except DatabaseError as exc:
             # Better to serve without limits for a moment than to refuse everyone.
             log.warning("rate limiter unavailable, not limiting: %s", exc)
-            return
-        resp.set_header("X-RateLimit-Limit", str(limit))
-        resp.set_header("X-RateLimit-Remaining", str(max(0, limit - hits)))
+            return None
+        hits, reset = counted.hits, counted.reset
+        remaining = min(limit - hits[client] for client, limit, *_ in counters)
+        tightest = min(counters, key=lambda c: c[1] - hits[c[0]])
+        resp.set_header("X-RateLimit-Limit", str(tightest[1]))
+        resp.set_header("X-RateLimit-Remaining", str(max(0, remaining)))
         resp.set_header("X-RateLimit-Reset", str(reset))
-        if hits > limit:
-            raise APIError(
-                falcon.HTTP_429,
-                f"Too many requests: the limit is {limit} per {self.limiter.window} seconds "
-                f"for {who}; retry in {reset} seconds{hint}",
-                headers={"Retry-After": str(reset)})
+        for client, limit, who, hint in counters:
+            if hits[client] > limit:
+                raise APIError(
+                    falcon.HTTP_429,
+                    f"Too many requests: the limit is {limit} per {self.limiter.window} "
+                    f"seconds for {who}; retry in {reset} seconds{hint}",
+                    headers={"Retry-After": str(reset)})
+        return counted

@@ -78,6 +78,9 @@ class WebappSettings(CommonSettings):
     webapp_priority_interval: int = Field(60, ge=1)
     # How long the list of existing search indices is trusted before asking the engine again.
     webapp_index_cache_seconds: float = Field(5.0, ge=0)
+    # API tokens each worker keeps resolved in memory (0: looked up on every request). An
+    # entry is trusted only until any account changes (auth/tokencache.py).
+    webapp_token_cache_size: int = Field(10_000, ge=0)
     # /__heartbeat__ checks every backend; its result is reused for this long.
     webapp_heartbeat_cache_seconds: float = Field(5.0, ge=0)
     # Most crashes one CrashSignature request may carry.

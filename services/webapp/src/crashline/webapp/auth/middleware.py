@@ -47,7 +47,8 @@ class AuthMiddleware:
         try:
             key = req.get_header(TOKEN_HEADER)
             if key is not None:
-                req.context.principal = self.accounts.resolve_token(key.strip())
+                req.context.principal = self.accounts.resolve_token(
+                    key.strip(), generation=getattr(req.context, "accounts_generation", None))
             elif self.sessions is not None and (not is_api(req) or req.method in SAFE):
                 self._resolve_session(req, resp)
         except TokenRejected as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -11,6 +12,10 @@ from crashline.webapp.auth import passwords, tokens
 from crashline.webapp.auth.audit import record
 from crashline.webapp.auth.principal import PERMISSIONS, Principal
 from crashline.webapp.auth.sessions import end_sessions
+from crashline.webapp.auth.tokencache import CachedToken, TokenCache
+
+# How often a cached token's last_used_at is written (a lookup writes it per minute too).
+TOUCH_SECONDS = 60.0
 
 
 class AccountError(Exception):
@@ -73,8 +78,9 @@ class AccountStore:
     """Every change takes an ``actor`` (a username, or ``cli:<user>``): when given, the
     change is written to the audit log in its own transaction."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, token_cache: TokenCache | None = None):
         self.db = db
+        self.token_cache = token_cache
 
     # -- users --------------------------------------------------------------------------
     def create_user(self, username: str, password: str | None = None, email: str | None = None,
@@ -274,13 +280,25 @@ class AccountStore:
             if actor:
                 record(cur, actor, "token.revoke", f"token {token_id} of {row['username']}")
 
-    def resolve_token(self, key: str, now: dt.datetime | None = None) -> Principal:
+    def resolve_token(self, key: str, now: dt.datetime | None = None,
+                      generation: int | None = None) -> Principal:
         """The caller a key stands for, or :class:`TokenRejected`.
 
-        The permissions are the token's, limited to what the owner still has.
+        The permissions are the token's, limited to what the owner still has. With the
+        accounts' ``generation`` this request read (see auth/tokencache.py), a token resolved
+        under the same generation is answered from memory.
         """
         if not tokens.looks_like_key(key):
             raise TokenRejected(NOT_MATCHED)
+        digest = tokens.hash_key(key)
+        cache = self.token_cache
+        if cache is not None and generation is not None:
+            entry = cache.get(digest, generation, now)
+            if entry is not None:
+                if time.monotonic() - entry.touched_at > TOUCH_SECONDS:
+                    entry.touched_at = time.monotonic()
+                    self._touch(entry.principal.token_id)
+                return entry.principal
         with self.db.transaction() as cur:
             cur.execute(
                 "SELECT t.id, t.expires_at, u.id AS user_id, u.username, u.is_active, "
@@ -290,7 +308,7 @@ class AccountStore:
                 "LEFT JOIN api_token_permissions tp ON tp.token_id = t.id "
                 "LEFT JOIN user_permissions up "
                 "  ON up.user_id = u.id AND up.permission = tp.permission "
-                "WHERE t.key_hash = %s GROUP BY t.id, u.id", (tokens.hash_key(key),))
+                "WHERE t.key_hash = %s GROUP BY t.id, u.id", (digest,))
             row = cur.fetchone()
             if row is None:
                 raise TokenRejected(NOT_MATCHED)
@@ -298,9 +316,29 @@ class AccountStore:
                 raise TokenRejected(EXPIRED)
             if not row["is_active"]:
                 raise TokenRejected(INACTIVE)
-            # Coarse (per minute) so busy tokens do not write on every request.
-            cur.execute("UPDATE api_tokens SET last_used_at = now() WHERE id = %s AND "
-                        "(last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
-                        (row["id"],))
-        return Principal(row["user_id"], row["username"], frozenset(row["permissions"]),
-                         row["id"])
+            self._touch(row["id"], cur)
+        principal = Principal(row["user_id"], row["username"], frozenset(row["permissions"]),
+                              row["id"])
+        if cache is not None and generation is not None:
+            # Read before this lookup: a change in between only makes the entry miss sooner.
+            cache.put(digest, CachedToken(principal, row["expires_at"], generation,
+                                          time.monotonic()))
+        return principal
+
+    def cached_user(self, key: str) -> int | None:
+        """The user a key stood for when last resolved here (no lookup, no check): the rate
+        limiter counts that user in the same statement as the request's address."""
+        if self.token_cache is None or not tokens.looks_like_key(key):
+            return None
+        entry = self.token_cache.peek(tokens.hash_key(key))
+        return entry.principal.user_id if entry is not None else None
+
+    def _touch(self, token_id: int, cur=None) -> None:
+        """last_used_at, per minute at most, so busy tokens do not write on every request."""
+        sql = ("UPDATE api_tokens SET last_used_at = now() WHERE id = %s AND "
+               "(last_used_at IS NULL OR last_used_at < now() - interval '1 minute')")
+        if cur is not None:
+            cur.execute(sql, (token_id,))
+            return
+        with self.db.transaction() as own:
+            own.execute(sql, (token_id,))

@@ -48,12 +48,14 @@ def count_password_attempt(page: Page, req: falcon.Request, username: str) -> st
     per client address and per account; 429 past either limit. The client's address."""
     settings = page.ctx.settings
     address = client_address(req, settings.webapp_trust_x_real_ip)
-    for client, limit in ((f"login-ip:{address}", settings.webapp_login_rate_limit_client),
-                          (account_key(username), settings.webapp_login_rate_limit_account)):
-        if not limit:
-            continue
-        hits, reset = page.ctx.limiter.hit(client)
-        if hits > limit:
+    limits = {client: limit for client, limit in (
+        (f"login-ip:{address}", settings.webapp_login_rate_limit_client),
+        (account_key(username), settings.webapp_login_rate_limit_account)) if limit}
+    if not limits:
+        return address
+    hits, reset, _ = page.ctx.limiter.hit(*limits)
+    for client, limit in limits.items():
+        if hits[client] > limit:
             # The same answer for either limit, and for names that exist or not.
             raise APIError(falcon.HTTP_429, "Too many sign-in attempts: try again in "
                                             f"{reset} seconds.",
