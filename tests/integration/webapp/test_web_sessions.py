@@ -325,6 +325,15 @@ def test_page_searches_are_rate_limited(site):
     assert visitor.get("/documentation/").status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/", "/home/product/NoSuchProduct", "/topcrashers/?product=x",
+                                  "/signature/?signature=x", "/missing-symbols/"])
+def test_every_page_that_searches_is_rate_limited(site, path):
+    # Counted before the page runs, so a product that does not exist counts too.
+    visitor = Browser(site[0])
+    statuses = [visitor.get(path).status_code for _ in range(4)]
+    assert 429 not in statuses[:3] and statuses[3] == 429, statuses
+
+
 def test_the_api_reads_the_session_for_reads_only(site, crashes):
     """The crash page links to raw data and dumps in the API: a signed-in browser reads them
     with its session; no POST to the API acts on a cookie (nothing to forge)."""
