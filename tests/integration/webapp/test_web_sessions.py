@@ -7,7 +7,7 @@ import re
 
 import pytest
 from site_client import PASSWORD, Browser, site_app, unique
-from web_integration import settings_from_env
+from web_integration import drain, settings_from_env
 
 from crashline.webapp.auth.sessions import id_hash
 
@@ -137,6 +137,28 @@ def test_forms_refuse_requests_from_other_sites(site, browser, user):
     assert site[1].list_tokens(user) == []
     assert browser.post("/api/tokens/", create).status_code == 200
     assert len(site[1].list_tokens(user)) == 1
+
+
+def test_the_crash_page_reprocess_form_needs_the_session_token(site, crashes, rabbitmq_client):
+    client, accounts, _ = site
+    queue = rabbitmq_client.names.reprocessing
+    drain(rabbitmq_client, queue)
+    name = unique("remy")
+    accounts.create_user(name, PASSWORD, permissions=["reprocess_crashes"])
+    b = Browser(client)
+    b.sign_in(name)
+    path = f"/report/reprocess/{crashes['oom1']}"
+    token = b.csrf(f"/report/index/{crashes['oom1']}")  # the report page's own form
+    evil = Browser(client, origin="https://evil.example")
+    evil.cookies = dict(b.cookies)
+    for refused in (b.post(path, {}, with_token=False), b.post(path, {}, token="0" * 64),
+                    evil.post(path, {}, token=token)):
+        assert refused.status_code == 403 and "CSRF" in refused.text
+    assert drain(rabbitmq_client, queue) == []
+    done = b.post(path, {}, token=token)
+    assert done.status_code == 303, done.text
+    assert done.headers["location"] == f"/report/index/{crashes['oom1']}?reprocessed=1"
+    assert drain(rabbitmq_client, queue) == [crashes["oom1"]]
 
 
 # -- sessions end at once -------------------------------------------------------------------
