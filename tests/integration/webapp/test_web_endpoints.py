@@ -7,20 +7,12 @@ import json
 
 import falcon.testing
 import pytest
-from web_integration import headers, settings_from_env
+from web_integration import drain, headers, settings_from_env
 
 from crashline.common.crashid import create_crash_id
 from crashline.webapp.app import create_app
 
 pytestmark = pytest.mark.integration
-
-
-def drain(rabbitmq_client, queue):
-    bodies = []
-    while (message := rabbitmq_client.get(queue)) is not None:
-        rabbitmq_client.ack(message)
-        bodies.append(message.body)
-    return bodies
 
 
 def test_unknown_service_and_pretty_print(client):  # checklist 25

@@ -133,3 +133,23 @@ def test_a_crontabber_that_stopped_is_named(site):
     assert body["crontabber"]["running"] is False
     assert "the crontabber is not running" in body["crontabber"]["message"]
     assert "the crontabber is not running" in body["problems"]
+
+
+def test_pages_built_on_the_jobs_say_when_the_crontabber_is_not_running(site):
+    """First dates and bugs come from the crontabber's jobs: while it does not run, the
+    signature and top crashers pages still answer, and say why those may be missing."""
+    client, _, db = site
+    with db.transaction() as cur:
+        cur.execute("INSERT INTO products (name) VALUES ('Quiet') ON CONFLICT DO NOTHING")
+        cur.execute("UPDATE cron_jobs SET last_run = last_run - interval '2 hours'")
+    pages = ["/signature/?signature=NoSuchSignature", "/topcrashers/?product=Quiet"]
+    for path in pages:
+        page = client.simulate_get(path)
+        assert page.status_code == 200, (path, page.text[-500:])
+        assert 'class="crontabber-note' in page.text, path
+        assert "the crontabber is not running" in page.text, path
+        assert 'href="/monitoring/"' in page.text, path
+    with db.transaction() as cur:
+        cur.execute("UPDATE cron_jobs SET last_run = now()")
+    for path in pages:
+        assert "the crontabber is not running" not in client.simulate_get(path).text, path

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from site_client import PASSWORD, Browser, site_app, unique
-from web_integration import settings_from_env
+from web_integration import drain, settings_from_env
 
 from crashline.webapp.auth.sessions import id_hash
 
@@ -137,6 +137,28 @@ def test_forms_refuse_requests_from_other_sites(site, browser, user):
     assert site[1].list_tokens(user) == []
     assert browser.post("/api/tokens/", create).status_code == 200
     assert len(site[1].list_tokens(user)) == 1
+
+
+def test_the_crash_page_reprocess_form_needs_the_session_token(site, crashes, rabbitmq_client):
+    client, accounts, _ = site
+    queue = rabbitmq_client.names.reprocessing
+    drain(rabbitmq_client, queue)
+    name = unique("remy")
+    accounts.create_user(name, PASSWORD, permissions=["reprocess_crashes"])
+    b = Browser(client)
+    b.sign_in(name)
+    path = f"/report/reprocess/{crashes['oom1']}"
+    token = b.csrf(f"/report/index/{crashes['oom1']}")  # the report page's own form
+    evil = Browser(client, origin="https://evil.example")
+    evil.cookies = dict(b.cookies)
+    for refused in (b.post(path, {}, with_token=False), b.post(path, {}, token="0" * 64),
+                    evil.post(path, {}, token=token)):
+        assert refused.status_code == 403 and "CSRF" in refused.text
+    assert drain(rabbitmq_client, queue) == []
+    done = b.post(path, {}, token=token)
+    assert done.status_code == 303, done.text
+    assert done.headers["location"] == f"/report/index/{crashes['oom1']}?reprocessed=1"
+    assert drain(rabbitmq_client, queue) == [crashes["oom1"]]
 
 
 # -- sessions end at once -------------------------------------------------------------------
@@ -323,6 +345,15 @@ def test_page_searches_are_rate_limited(site):
     assert int(refused.headers["retry-after"]) > 0
     # Pages that do not search are not counted.
     assert visitor.get("/documentation/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/home/product/NoSuchProduct", "/topcrashers/?product=x",
+                                  "/signature/?signature=x", "/missing-symbols/"])
+def test_every_page_that_searches_is_rate_limited(site, path):
+    # Counted before the page runs, so a product that does not exist counts too.
+    visitor = Browser(site[0])
+    statuses = [visitor.get(path).status_code for _ in range(4)]
+    assert 429 not in statuses[:3] and statuses[3] == 429, statuses
 
 
 def test_the_api_reads_the_session_for_reads_only(site, crashes):

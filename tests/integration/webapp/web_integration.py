@@ -75,6 +75,15 @@ def client(web_settings, web_services) -> falcon.testing.TestClient:
     return falcon.testing.TestClient(create_app(web_settings, web_services))
 
 
+def drain(rabbitmq_client, queue: str) -> list[str]:
+    """The bodies waiting in ``queue``, taken off it."""
+    bodies = []
+    while (message := rabbitmq_client.get(queue)) is not None:
+        rabbitmq_client.ack(message)
+        bodies.append(message.body)
+    return bodies
+
+
 # -- crashes ------------------------------------------------------------------------------
 def processed_crash(crash_id: str, when: dt.datetime, **fields) -> dict:
     doc = {

@@ -170,6 +170,10 @@ class Monitor:
                 "failed": failed, "missing": self.records.missing_counts(),
                 "ledger": ledger, "services": services}
 
+    def crontabber(self) -> dict:
+        """Whether the crontabber runs, for pages that show what its jobs record."""
+        return crontabber_state(self.records.cron_jobs(), self.clock(), self.quiet)
+
     def _own_health(self) -> dict:
         result = self.own_health()
         errors = [f"{e['name']}: {e['msg']}" for e in result.get("errors", [])]

@@ -113,6 +113,8 @@ class Page:
 
     def search(self, req: falcon.Request, params: Mapping[str, list[str]]) -> dict:
         """A Super Search as the caller may run it (bad parameters answer 400)."""
+        # A page that searches must say so, or its searches escape the page rate limits.
+        assert self.searches, f"{type(self).__name__} searches: set searches = True"
         return self.ctx.search.run(params, self.principal(req))
 
 

@@ -21,6 +21,8 @@ class ProductParams(BaseModel):
 
 
 class HomePage(Page):
+    searches = True
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         self.read(req, NoParams)
         catalog = self.ctx.catalog
@@ -37,6 +39,8 @@ class HomePage(Page):
 
 
 class ProductPage(Page):
+    searches = True
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, product: str) -> None:
         params, _ = self.read(req, ProductParams)
         if product not in {p["name"] for p in self.ctx.catalog.products()}:

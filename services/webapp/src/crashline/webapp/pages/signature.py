@@ -137,4 +137,5 @@ class SignaturePage(Page):
             aggregation=aggregation, aggregation_chart=aggregation_chart,
             moved_here=facets.get("signature_moved_from", []), moved_away=moved_away,
             comments=comments, first=first, bugs=sorted(bugs.items(), reverse=True),
+            crontabber=self.ctx.monitor.crontabber(),
             pages=-(-min(result["total"], MAX_WINDOW) // PER_PAGE), per_page=PER_PAGE)

@@ -13,6 +13,8 @@ WINDOWS = (1, 3, 7, 14, 28)
 
 
 class MissingSymbolsPage(Page):
+    searches = True  # an aggregation over every crash of the window
+
     def __init__(self, ctx: PageContext, symbols: SymbolService):
         super().__init__(ctx)
         self.symbols = symbols

@@ -158,7 +158,8 @@ class TopCrashersPage(Page):
         self.render(req, resp, "topcrashers.html", params=params, rows=rows,
                     os_names=os_names, start=start, end=end, total=current["total"],
                     shown=shown, versions=active, windows=WINDOWS, sizes=SIZES,
-                    signature_filters=_signature_filters(params, start, end))
+                    signature_filters=_signature_filters(params, start, end),
+                    crontabber=self.ctx.monitor.crontabber())
 
     def _add_history(self, rows: list[Row]) -> None:
         signatures = [r.signature for r in rows]
