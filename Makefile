@@ -38,7 +38,8 @@ run: stack ## start the whole pipeline locally and print where to send and brows
 	@echo "Crashline is running."
 	@echo "  send crashes to    http://127.0.0.1:8000/submit   ($(BIN)/crashline submit --dump FILE.dmp)"
 	@echo "  triage crashes at  http://127.0.0.1:8080/   (API at /api/, described at /api/openapi.json)"
-	@echo "  symbol files go in $(CRASHLINE_LOCAL_DIR)/data/symbols/<debug_file>/<debug_id>/<name>.sym"
+	@echo "  upload symbols     $(BIN)/crashline upload-symbols DIR|ZIP --token KEY"
+	@echo "                     (a token with upload_symbols; or drop .sym files in $(CRASHLINE_LOCAL_DIR)/data/symbols/)"
 	@echo "  logs in $(CRASHLINE_LOCAL_DIR)/log/; stop everything with: make stop"
 
 stop: ## stop every process `make run` started (and nothing else)
