@@ -156,15 +156,20 @@ RUN_ARGS=(-e CRASHLINE_STORAGE_BACKEND=local -e CRASHLINE_STORAGE_PATH=/data/cra
     -e CRASHLINE_LOG_FORMAT=text)
 COLLECTOR_PORT=18411 PROCESSOR_PORT=18412 WEBAPP_PORT=18413
 STARTED=()
+declare -A PIDS  # name: the pid of its `buildah run`, to fail fast if it exits
 start_image() { # NAME IMAGE SETTING...: start the image's own command in the background
-    local name=$1 image=$2 container settings=() setting
+    local name=$1 image=$2 container settings=() setting command
     shift 2
     for setting in "$@"; do settings+=(-e "$setting"); done
+    # `buildah run` needs the command spelt out: the image's CMD, read from its config.
+    mapfile -t command < <(pod image inspect --format '{{range .Config.Cmd}}{{println .}}{{end}}' "$image" | sed '/^$/d')
+    ((${#command[@]})) || die "$image has no CMD"
     container=$(bud from "$image")
     setsid buildah --root "$STATE/storage" --runroot "$STATE/run" --storage-driver overlay \
         run --isolation chroot --network host "${RUN_ARGS[@]}" "${settings[@]}" "$container" \
-        >"$(log_file "images-run-$name")" 2>&1 &
+        -- "${command[@]}" >"$(log_file "images-run-$name")" 2>&1 &
     STARTED+=("$!:$container")
+    PIDS[$name]=$!
 }
 stop_images() {
     local entry
@@ -206,7 +211,7 @@ start_image webapp localhost/crashline-webapp "CRASHLINE_WEBAPP_BIND=0.0.0.0:$WE
     CRASHLINE_WEBAPP_WORKERS=1
 for entry in collector:$COLLECTOR_PORT processor:$PROCESSOR_PORT webapp:$WEBAPP_PORT; do
     wait_for_url "${entry%%:*}" "http://127.0.0.1:${entry#*:}/__heartbeat__" 120 \
-        "$(log_file "images-run-${entry%%:*}")"
+        "$(log_file "images-run-${entry%%:*}")" "${PIDS[${entry%%:*}]}"
     log "${entry%%:*}: $(curl -fsS "http://127.0.0.1:${entry#*:}/__heartbeat__")"
 done
 answer=$(in_image localhost/crashline-collector crashline submit \
