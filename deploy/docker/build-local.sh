@@ -221,7 +221,7 @@ crash_id=$(grep -oE '[0-9a-f]{8}-[0-9a-f-]{27}' <<<"$answer" | head -1)
 [[ -n $crash_id ]] || die "the collector image did not accept the crash: $answer"
 log "collector image accepted $crash_id"
 start=$SECONDS
-until hit=$(curl -fsS "http://127.0.0.1:$WEBAPP_PORT/api/SuperSearch/?uuid=$crash_id&_columns=signature&_columns=platform") &&
+until hit=$(curl -fsS "http://127.0.0.1:$WEBAPP_PORT/api/SuperSearch/?uuid=$crash_id&_columns=uuid&_columns=signature&_columns=platform") &&
     grep -q "$crash_id" <<<"$hit"; do
     ((SECONDS - start < 120)) || fail_with_log processor "the crash was not searchable within 120 s" \
         "$(log_file images-run-processor)"
