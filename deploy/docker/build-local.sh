@@ -97,7 +97,8 @@ for target in "${TARGETS[@]}"; do
     logf=$(log_file "images-$target")
     start=$SECONDS
     log "$target: podman build --target $target (log $logf)"
-    pod build --isolation chroot --network host --layers \
+    # Docker's image format: OCI's has no HEALTHCHECK, which podman would drop.
+    pod build --isolation chroot --network host --layers --format docker \
         -f "$CRASHLINE_REPO_ROOT/deploy/docker/Dockerfile" --target "$target" \
         --build-arg PYTHON_IMAGE="$PYTHON_BASE" --build-arg RUST_IMAGE="$RUST_BASE" \
         --build-arg GIT_SHA="$(git -C "$CRASHLINE_REPO_ROOT" rev-parse HEAD)" \
@@ -126,8 +127,11 @@ for target in "${TARGETS[@]}"; do
     commands=$(in_image "$image" crashline help 2>&1 | tail -n +4 | tr -s ' \n' ' ')
     labels=$(pod image inspect --format '{{json .Labels}}' "$image")
     log "$target: uid $user, $script; crashline commands:$commands"
+    health=$(pod image inspect --format '{{json .HealthCheck.Test}}' "$image")
     log "$target: labels $labels"
+    log "$target: health check $health"
     [[ $user == 10001 ]] || die "$target runs as uid $user"
+    [[ $health == *__lbheartbeat__* ]] || die "$target has no health check"
 done
 if [[ " ${TARGETS[*]} " == *" processor "* ]]; then
     log "processor: $(in_image localhost/crashline-processor minidump-stackwalk --version)"
@@ -203,17 +207,32 @@ PY
 trap stop_images EXIT
 
 in_image localhost/crashline-collector crashline migrate
-start_image collector localhost/crashline-collector "CRASHLINE_COLLECTOR_BIND=0.0.0.0:$COLLECTOR_PORT" \
-    CRASHLINE_COLLECTOR_WORKERS=1
-start_image processor localhost/crashline-processor "CRASHLINE_METRICS_PORT=$PROCESSOR_PORT" \
-    "CRASHLINE_SYMBOLS_STORE_URL=http://127.0.0.1:$WEBAPP_PORT/symbols/"
-start_image webapp localhost/crashline-webapp "CRASHLINE_WEBAPP_BIND=0.0.0.0:$WEBAPP_PORT" \
-    CRASHLINE_WEBAPP_WORKERS=1
+# Each image's own settings here: its port (the local stack's are taken) and one worker.
+COLLECTOR_ENV=("CRASHLINE_COLLECTOR_BIND=0.0.0.0:$COLLECTOR_PORT" CRASHLINE_COLLECTOR_WORKERS=1)
+PROCESSOR_ENV=("CRASHLINE_METRICS_PORT=$PROCESSOR_PORT"
+    "CRASHLINE_SYMBOLS_STORE_URL=http://127.0.0.1:$WEBAPP_PORT/symbols/")
+WEBAPP_ENV=("CRASHLINE_WEBAPP_BIND=0.0.0.0:$WEBAPP_PORT" CRASHLINE_WEBAPP_WORKERS=1)
+start_image collector localhost/crashline-collector "${COLLECTOR_ENV[@]}"
+start_image processor localhost/crashline-processor "${PROCESSOR_ENV[@]}"
+start_image webapp localhost/crashline-webapp "${WEBAPP_ENV[@]}"
+check_health() { # NAME SETTING...: the image's HEALTHCHECK command, with its settings, in a
+    # fresh container of it beside the running one (Docker runs it in the same container;
+    # with the host's network the address is the same)
+    local name=$1 setting test
+    shift
+    test=$(pod image inspect --format '{{index .HealthCheck.Test 1}}' "localhost/crashline-$name")
+    for setting in "$@"; do RUN_ARGS+=(-e "$setting"); done
+    in_image "localhost/crashline-$name" sh -c "$test" || die "$name: its HEALTHCHECK fails: $test"
+    log "$name: its HEALTHCHECK passes"
+}
 for entry in collector:$COLLECTOR_PORT processor:$PROCESSOR_PORT webapp:$WEBAPP_PORT; do
     wait_for_url "${entry%%:*}" "http://127.0.0.1:${entry#*:}/__heartbeat__" 120 \
         "$(log_file "images-run-${entry%%:*}")" "${PIDS[${entry%%:*}]}"
     log "${entry%%:*}: $(curl -fsS "http://127.0.0.1:${entry#*:}/__heartbeat__")"
 done
+(check_health collector "${COLLECTOR_ENV[@]}")
+(check_health processor "${PROCESSOR_ENV[@]}")
+(check_health webapp "${WEBAPP_ENV[@]}")
 answer=$(in_image localhost/crashline-collector crashline submit \
     --url "http://127.0.0.1:$COLLECTOR_PORT/submit" --dump /corpus/linux-x86_64-mini.dmp \
     -a ProductName=ImageTest -a Version=1.0 --gzip)
