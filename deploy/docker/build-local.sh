@@ -15,10 +15,12 @@
 #   trust the certificate authorities this machine adds (an intercepting egress proxy), so
 #   that pip and cargo reach PyPI and crates.io from inside the builds;
 # - each image is then run: its user, its console script, what `crashline help` lists,
-#   and the processor's minidump-stackwalk;
+#   its health check (built in Docker's format, which keeps HEALTHCHECK), and the
+#   processor's minidump-stackwalk;
 # - with --run, the collector, processor and webapp images then run as the pipeline, on
 #   the local stack's backends (deploy/local, already started) in a namespace of their own
-#   (queues, index, the test database, local storage in a folder they share): a corpus
+#   (queues, index, the test database, local storage in a folder they share), each
+#   image's HEALTHCHECK is run against its service, then a corpus
 #   crash is submitted with the collector image's `crashline submit` and looked for
 #   through the webapp's API; queues and index are deleted afterwards.
 #
