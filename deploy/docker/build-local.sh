@@ -15,10 +15,12 @@
 #   trust the certificate authorities this machine adds (an intercepting egress proxy), so
 #   that pip and cargo reach PyPI and crates.io from inside the builds;
 # - each image is then run: its user, its console script, what `crashline help` lists,
-#   and the processor's minidump-stackwalk;
+#   its health check (built in Docker's format, which keeps HEALTHCHECK), and the
+#   processor's minidump-stackwalk;
 # - with --run, the collector, processor and webapp images then run as the pipeline, on
 #   the local stack's backends (deploy/local, already started) in a namespace of their own
-#   (queues, index, the test database, local storage in a folder they share): a corpus
+#   (queues, index, the test database, local storage in a folder they share), each
+#   image's HEALTHCHECK is run against its service, then a corpus
 #   crash is submitted with the collector image's `crashline submit` and looked for
 #   through the webapp's API; queues and index are deleted afterwards.
 #
@@ -97,7 +99,8 @@ for target in "${TARGETS[@]}"; do
     logf=$(log_file "images-$target")
     start=$SECONDS
     log "$target: podman build --target $target (log $logf)"
-    pod build --isolation chroot --network host --layers \
+    # Docker's image format: OCI's has no HEALTHCHECK, which podman would drop.
+    pod build --isolation chroot --network host --layers --format docker \
         -f "$CRASHLINE_REPO_ROOT/deploy/docker/Dockerfile" --target "$target" \
         --build-arg PYTHON_IMAGE="$PYTHON_BASE" --build-arg RUST_IMAGE="$RUST_BASE" \
         --build-arg GIT_SHA="$(git -C "$CRASHLINE_REPO_ROOT" rev-parse HEAD)" \
@@ -126,8 +129,11 @@ for target in "${TARGETS[@]}"; do
     commands=$(in_image "$image" crashline help 2>&1 | tail -n +4 | tr -s ' \n' ' ')
     labels=$(pod image inspect --format '{{json .Labels}}' "$image")
     log "$target: uid $user, $script; crashline commands:$commands"
+    health=$(pod image inspect --format '{{json .HealthCheck.Test}}' "$image")
     log "$target: labels $labels"
+    log "$target: health check $health"
     [[ $user == 10001 ]] || die "$target runs as uid $user"
+    [[ $health == *__lbheartbeat__* ]] || die "$target has no health check"
 done
 if [[ " ${TARGETS[*]} " == *" processor "* ]]; then
     log "processor: $(in_image localhost/crashline-processor minidump-stackwalk --version)"
@@ -156,15 +162,20 @@ RUN_ARGS=(-e CRASHLINE_STORAGE_BACKEND=local -e CRASHLINE_STORAGE_PATH=/data/cra
     -e CRASHLINE_LOG_FORMAT=text)
 COLLECTOR_PORT=18411 PROCESSOR_PORT=18412 WEBAPP_PORT=18413
 STARTED=()
+declare -A PIDS  # name: the pid of its `buildah run`, to fail fast if it exits
 start_image() { # NAME IMAGE SETTING...: start the image's own command in the background
-    local name=$1 image=$2 container settings=() setting
+    local name=$1 image=$2 container settings=() setting command
     shift 2
     for setting in "$@"; do settings+=(-e "$setting"); done
+    # `buildah run` needs the command spelt out: the image's CMD, read from its config.
+    mapfile -t command < <(pod image inspect --format '{{range .Config.Cmd}}{{println .}}{{end}}' "$image" | sed '/^$/d')
+    ((${#command[@]})) || die "$image has no CMD"
     container=$(bud from "$image")
     setsid buildah --root "$STATE/storage" --runroot "$STATE/run" --storage-driver overlay \
         run --isolation chroot --network host "${RUN_ARGS[@]}" "${settings[@]}" "$container" \
-        >"$(log_file "images-run-$name")" 2>&1 &
+        -- "${command[@]}" >"$(log_file "images-run-$name")" 2>&1 &
     STARTED+=("$!:$container")
+    PIDS[$name]=$!
 }
 stop_images() {
     local entry
@@ -198,17 +209,32 @@ PY
 trap stop_images EXIT
 
 in_image localhost/crashline-collector crashline migrate
-start_image collector localhost/crashline-collector "CRASHLINE_COLLECTOR_BIND=0.0.0.0:$COLLECTOR_PORT" \
-    CRASHLINE_COLLECTOR_WORKERS=1
-start_image processor localhost/crashline-processor "CRASHLINE_METRICS_PORT=$PROCESSOR_PORT" \
-    "CRASHLINE_SYMBOLS_STORE_URL=http://127.0.0.1:$WEBAPP_PORT/symbols/"
-start_image webapp localhost/crashline-webapp "CRASHLINE_WEBAPP_BIND=0.0.0.0:$WEBAPP_PORT" \
-    CRASHLINE_WEBAPP_WORKERS=1
+# Each image's own settings here: its port (the local stack's are taken) and one worker.
+COLLECTOR_ENV=("CRASHLINE_COLLECTOR_BIND=0.0.0.0:$COLLECTOR_PORT" CRASHLINE_COLLECTOR_WORKERS=1)
+PROCESSOR_ENV=("CRASHLINE_METRICS_PORT=$PROCESSOR_PORT"
+    "CRASHLINE_SYMBOLS_STORE_URL=http://127.0.0.1:$WEBAPP_PORT/symbols/")
+WEBAPP_ENV=("CRASHLINE_WEBAPP_BIND=0.0.0.0:$WEBAPP_PORT" CRASHLINE_WEBAPP_WORKERS=1)
+start_image collector localhost/crashline-collector "${COLLECTOR_ENV[@]}"
+start_image processor localhost/crashline-processor "${PROCESSOR_ENV[@]}"
+start_image webapp localhost/crashline-webapp "${WEBAPP_ENV[@]}"
+check_health() { # NAME SETTING...: the image's HEALTHCHECK command, with its settings, in a
+    # fresh container of it beside the running one (Docker runs it in the same container;
+    # with the host's network the address is the same)
+    local name=$1 setting test
+    shift
+    test=$(pod image inspect --format '{{index .HealthCheck.Test 1}}' "localhost/crashline-$name")
+    for setting in "$@"; do RUN_ARGS+=(-e "$setting"); done
+    in_image "localhost/crashline-$name" sh -c "$test" || die "$name: its HEALTHCHECK fails: $test"
+    log "$name: its HEALTHCHECK passes"
+}
 for entry in collector:$COLLECTOR_PORT processor:$PROCESSOR_PORT webapp:$WEBAPP_PORT; do
     wait_for_url "${entry%%:*}" "http://127.0.0.1:${entry#*:}/__heartbeat__" 120 \
-        "$(log_file "images-run-${entry%%:*}")"
+        "$(log_file "images-run-${entry%%:*}")" "${PIDS[${entry%%:*}]}"
     log "${entry%%:*}: $(curl -fsS "http://127.0.0.1:${entry#*:}/__heartbeat__")"
 done
+(check_health collector "${COLLECTOR_ENV[@]}")
+(check_health processor "${PROCESSOR_ENV[@]}")
+(check_health webapp "${WEBAPP_ENV[@]}")
 answer=$(in_image localhost/crashline-collector crashline submit \
     --url "http://127.0.0.1:$COLLECTOR_PORT/submit" --dump /corpus/linux-x86_64-mini.dmp \
     -a ProductName=ImageTest -a Version=1.0 --gzip)
@@ -216,7 +242,7 @@ crash_id=$(grep -oE '[0-9a-f]{8}-[0-9a-f-]{27}' <<<"$answer" | head -1)
 [[ -n $crash_id ]] || die "the collector image did not accept the crash: $answer"
 log "collector image accepted $crash_id"
 start=$SECONDS
-until hit=$(curl -fsS "http://127.0.0.1:$WEBAPP_PORT/api/SuperSearch/?uuid=$crash_id&_columns=signature&_columns=platform") &&
+until hit=$(curl -fsS "http://127.0.0.1:$WEBAPP_PORT/api/SuperSearch/?uuid=$crash_id&_columns=uuid&_columns=signature&_columns=platform") &&
     grep -q "$crash_id" <<<"$hit"; do
     ((SECONDS - start < 120)) || fail_with_log processor "the crash was not searchable within 120 s" \
         "$(log_file images-run-processor)"
