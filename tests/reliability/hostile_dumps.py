@@ -1,6 +1,7 @@
 """Hostile input to the processor: corrupt, truncated and adversarial minidumps for the real
-stack walker, and a stand-in stack walker whose output is deeply nested, huge, malformed or
-late.
+stack walker, a stand-in stack walker whose output is deeply nested, huge, malformed or
+late, and annotation values a client can send that are out of range, of the wrong type, huge
+or not text (:data:`HOSTILE_ANNOTATIONS`).
 
 :func:`hostile_dumps` yields ``(kind, dump bytes)``. A dump that starts with
 :data:`WALKER_MARKER` and a kind name is not walked by ``minidump-stackwalk``: the script
@@ -15,6 +16,7 @@ import struct
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from processor_support.minidump import build_minidump
 
@@ -44,6 +46,27 @@ WALKER_KINDS = (
     "too_much",  # writes past the output limit
     "empty",  # exits 0, writes nothing
 )
+
+# Annotation values a client can send (the collector keeps form values as strings; a JSON
+# annotation part keeps its types): one set on each hostile crash in turn, so they meet the
+# hostile dumps and walker output too. Name -> annotations.
+HOSTILE_ANNOTATIONS: dict[str, dict[str, Any]] = {
+    "times past any date": {"CrashTime": "1000000000000000000",
+                            "StartupTime": "999999999999999900", "InstallTime": "1"},
+    "numbers past a long": {"BuildID": "9" * 40, "CrashTime": str(2**70),
+                            "AvailablePhysicalMemory": "1e400",
+                            "TotalVirtualMemory": "-" + "9" * 30},
+    "lone surrogates": {"ProductName": "Hostile\udfff", "Version": "1.0\ud800",
+                        "ReleaseChannel": "\ud800"},
+    "NULs and controls": {"ProductName": "Hos\x00tile", "Version": "\x00",
+                          "ReleaseChannel": "\x1b[31m", "Notes": "\x00\x07\x08"},
+    "huge values": {"ProductName": "P" * 100_000, "Version": "9" * 100_000,
+                    "Notes": "n" * 1_000_000},
+    "wrong types": {"ProductName": ["Hostile"], "Version": {"major": 1}, "BuildID": True,
+                    "CrashTime": 1.5, "StartupTime": None, "Notes": [[[]]]},
+}
+# What "times past any date" must leave in the processed crash's notes.
+OUT_OF_RANGE_NOTE = "client_crash_date is out of range"
 
 WALKER = r'''#!{python}
 import json, os, signal, sys, time

@@ -1,7 +1,8 @@
 """Hostile input to the processor: ``CRASHLINE_HOSTILE_DUMPS`` crashes (hostile_dumps.py; 60
 in ``make test``, 2,000 in ``make test-hostile``) with corrupt, truncated and adversarial
 minidumps, and stack-walker output that is deeply nested, huge, malformed, late or endless,
-through one ``crashline-processor`` on the test stack.
+through one ``crashline-processor`` on the test stack; each crash also carries one set of
+hostile annotation values (out of range, wrong types, huge, lone surrogates, NULs).
 
 No worker may die: the process stays up, no thread dies of an exception, and valid crashes
 sent after all the hostile ones are processed. Every hostile crash is processed (stored and
@@ -22,7 +23,13 @@ import pytest
 from harness.bench import corpus_dumps
 from harness.crashes import store_crash
 from harness.services import ServiceProcess, free_port, wait_for
-from hostile_dumps import WALKER_KINDS, hostile_dumps, write_walker
+from hostile_dumps import (
+    HOSTILE_ANNOTATIONS,
+    OUT_OF_RANGE_NOTE,
+    WALKER_KINDS,
+    hostile_dumps,
+    write_walker,
+)
 from processor_support.minidump import build_minidump, symbol_file
 from processor_support.workers import METRICS_PORTS, stackwalker_path
 from sizes import size
@@ -64,12 +71,13 @@ def processor(crashline_env, database, search_backend, rabbitmq_client, tmp_path
         service.stop()
 
 
-def submit(storage, queue, dump: bytes, kind: str) -> str:
+def submit(storage, queue, dump: bytes, kind: str, annotations: dict | None = None) -> str:
     now = dt.datetime.now(dt.UTC)
     crash_id = create_crash_id(now)
     raw = {"ProductName": "Hostile", "Version": "1.0", "BuildID": "20250101000000",
-           "HostileKind": kind, "URL": SECRET, "submitted_timestamp": now.isoformat(),
-           "uuid": crash_id, "version": 2, "metadata": {"collector_notes": []}}
+           "HostileKind": kind, **(annotations or {}), "URL": SECRET,
+           "submitted_timestamp": now.isoformat(), "uuid": crash_id, "version": 2,
+           "metadata": {"collector_notes": []}}
     store_crash(storage, crash_id, raw, {"upload_file_minidump": dump})
     queue.publish(queue.names.standard, crash_id)
     return crash_id
@@ -81,8 +89,14 @@ def test_no_dump_or_walker_output_breaks_a_worker(processor, settings, rabbitmq_
     storage = storage_from_settings(settings)
     corpus = [data for _, data in corpus_dumps()]
     begun = time.monotonic()
-    kinds = {submit(storage, rabbitmq_client, dump, kind): kind
-             for kind, dump in hostile_dumps(DUMPS, corpus)}
+    annotation_sets = list(HOSTILE_ANNOTATIONS.items())
+    kinds: dict[str, str] = {}
+    annotated: dict[str, str] = {}  # crash id -> the name of its hostile annotations
+    for i, (kind, dump) in enumerate(hostile_dumps(DUMPS, corpus)):
+        name, annotations = annotation_sets[i % len(annotation_sets)]
+        crash_id = submit(storage, rabbitmq_client, dump, kind, annotations)
+        kinds[crash_id] = kind
+        annotated[crash_id] = name
     failed: dict[str, str] = {}
 
     def settled() -> bool:
@@ -112,15 +126,21 @@ def test_no_dump_or_walker_output_breaks_a_worker(processor, settings, rabbitmq_
     indexed = indexed_among(search_backend, search_backend.existing_indices(), processed)
     outcomes: dict[str, Counter] = defaultdict(Counter)
     silent: list[str] = []  # broken walks without a note
+    undated: list[str] = []  # a client time past any date, without its note
     for crash_id, kind in kinds.items():
+        annotations = f"annotations: {annotated[crash_id]}"
         if crash_id in failed:
-            outcomes[kind][f"failed: {failed[crash_id][:80]}"] += 1
+            for what in (kind, annotations):
+                outcomes[what][f"failed: {failed[crash_id][:80]}"] += 1
             continue
         notes = storage.get_processed_crash(crash_id).get("processor_notes") or []
         assert SECRET not in str(notes)
-        outcomes[kind]["processed with notes" if notes else "processed"] += 1
+        for what in (kind, annotations):
+            outcomes[what]["processed with notes" if notes else "processed"] += 1
         if not notes and kind.removeprefix("walker output: ") in WALKER_FAILURES:
             silent.append(f"{crash_id} ({kind})")
+        if annotated[crash_id] == "times past any date" and OUT_OF_RANGE_NOTE not in notes:
+            undated.append(crash_id)
     lines = [f"{len(kinds)} hostile crashes through {WORKERS} workers in {seconds:.0f}s: "
              f"{len(processed)} processed ({len(indexed)} indexed), {len(failed)} failed"]
     lines += [f"  processed, not indexed: {kinds[c]} {c}" for c in processed - indexed]
@@ -136,4 +156,6 @@ def test_no_dump_or_walker_output_breaks_a_worker(processor, settings, rabbitmq_
     assert processed | set(failed) == set(kinds), report
     assert indexed == processed, report  # processed means stored and indexed
     assert not silent, f"walks that went wrong without a note: {silent}\n{report}"
+    assert not undated, f"client times past any date without a note: {undated}\n{report}"
+    assert set(annotated.values()) == set(HOSTILE_ANNOTATIONS), report
     assert {k.removeprefix("walker output: ") for k in kinds.values()} >= set(WALKER_KINDS)

@@ -11,20 +11,32 @@ from gunicorn import util
 from crashline.common import gunicorn_errors
 
 
-def test_error_answer_is_json():
+def answer(status_int: int, reason: str, mesg: str) -> tuple[http.client.HTTPResponse, dict]:
+    """What a client reads of the answer gunicorn's writer sends."""
     server, client = socket.socketpair()
     with server, client:
-        gunicorn_errors.write_json_error(server, 414, "URI Too Long",
-                                         "Request Line is too large (9000 > 4094) <script>")
+        gunicorn_errors.write_json_error(server, status_int, reason, mesg)
         server.shutdown(socket.SHUT_WR)
         response = http.client.HTTPResponse(client)
         response.begin()
-        assert response.status == 414
-        assert response.getheader("Content-Type") == "application/json"
-        assert response.getheader("X-Content-Type-Options") == "nosniff"
-        assert json.loads(response.read()) == {
-            "title": "414 URI Too Long",
-            "description": "Request Line is too large (9000 > 4094) <script>"}
+        return response, json.loads(response.read())
+
+
+def test_error_answer_is_json():
+    response, body = answer(414, "URI Too Long",
+                            "Request Line is too large (9000 > 4094) <script>")
+    assert response.status == 414
+    assert response.getheader("Content-Type") == "application/json"
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+    assert body == {"title": "414 URI Too Long",
+                    "description": "Request Line is too large (9000 > 4094) <script>"}
+
+
+def test_the_reason_is_the_status_codes_own():
+    # gunicorn answers an unknown transfer coding 501 with the reason "Bad Request"
+    response, body = answer(501, "Bad Request", "Unsupported transfer coding: '0'")
+    assert (response.status, response.reason) == (501, "Not Implemented")
+    assert body["title"] == "501 Not Implemented"
 
 
 def test_install_replaces_gunicorns_html_writer(monkeypatch):

@@ -288,3 +288,22 @@ def test_a_crash_no_document_can_be_made_of_fails_alone(monkeypatch):
     assert isinstance(results[1], PermanentSaveError)
     assert "OverflowError" in str(results[1])
     assert [doc_id for _, doc_id, _ in search.indexed] == ["id0", "id2"]
+
+
+@pytest.mark.parametrize("date", ["not a date", "2025-13-45T00:00:00", 20250827])
+def test_a_crash_with_an_unreadable_date_fails_alone_in_every_store(date):
+    # An unreadable date_processed raised ValueError out of the database's batch, which
+    # failed (and so dead-lettered) every crash saved with it; search already isolated it.
+    crashes = [("id0", dict(PROCESSED)), ("id1", {**PROCESSED, "date_processed": date}),
+               ("id2", {**PROCESSED, "product": "Gadget", "signature": "bar"})]
+    search = FakeSearch()
+    db = FakeDatabase()
+    for results in (SearchDestination(search).save_batch(crashes),
+                    DatabaseDestination(db).save_batch(crashes)):
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], PermanentSaveError)
+        assert "date_processed" in str(results[1])
+    assert [doc_id for _, doc_id, _ in search.indexed] == ["id0", "id2"]
+    products = [params["product"] for sql, params in db.cursor.statements
+                if sql.startswith("INSERT INTO products")]
+    assert products == [["Gadget", "Widget"]]

@@ -136,6 +136,20 @@ def test_dates_and_times(make_crash):
     assert processed["client_crash_date"].startswith("1970-01-12")
 
 
+@pytest.mark.parametrize("crash_time", [10**12, 10**18, 2**64])
+def test_a_crash_time_past_any_date_leaves_the_ages(make_crash, crash_time):
+    # fromtimestamp raised (ValueError, OSError or OverflowError by size), which failed the
+    # whole rule: the crash lost its uptime and install age too.
+    crash = make_crash({"submitted_timestamp": "2025-08-27T10:00:00+00:00"},
+                       processed={"crash_time": crash_time, "startup_time": crash_time - 100,
+                                  "install_time": crash_time - 1000})
+    processed = run(DatesAndTimesRule(), crash)
+    assert "client_crash_date" not in processed
+    assert "client_crash_date is out of range" in crash.notes
+    assert processed["uptime"] == 100 and processed["install_age"] == 1000
+    assert processed["date_processed"] == "2025-08-27T10:00:00+00:00"
+
+
 def test_dates_fall_back_to_the_crash_id_date(make_crash):
     crash = make_crash({})
     processed = run(DatesAndTimesRule(), crash)

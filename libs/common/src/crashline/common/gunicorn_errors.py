@@ -10,12 +10,17 @@ such error answers JSON in the shape of Falcon's errors (``title``, ``descriptio
 
 from __future__ import annotations
 
+import contextlib
+import http
 import json
 
 from gunicorn import util
 
 
 def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    if status_int != 400 and reason == "Bad Request":  # gunicorn's reason for 501 and 500 too
+        with contextlib.suppress(ValueError):
+            reason = http.HTTPStatus(status_int).phrase
     body = json.dumps({"title": f"{status_int} {reason}", "description": mesg}).encode()
     head = (f"HTTP/1.1 {status_int} {reason}\r\n"
             "Connection: close\r\n"

@@ -32,9 +32,13 @@ class PermanentSaveError(Exception):
 
 def date_processed(processed: Mapping[str, Any]) -> dt.datetime:
     value = processed.get("date_processed")
-    parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-    if parsed is None:
+    if not isinstance(value, str):
         raise PermanentSaveError("processed crash has no date_processed")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as exc:  # the crash's own failure, not its save batch's
+        raise PermanentSaveError(f"processed crash has an unreadable date_processed: "
+                                 f"{exc}") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 

@@ -222,6 +222,6 @@ def queue_lag(processed: dict) -> float | None:
     """Seconds from the collector receiving the crash to now."""
     try:
         submitted = date_processed(processed)
-    except (PermanentSaveError, ValueError):
+    except PermanentSaveError:
         return None
     return (dt.datetime.now(dt.UTC) - submitted).total_seconds()

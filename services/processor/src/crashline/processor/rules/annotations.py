@@ -233,7 +233,11 @@ class DatesAndTimesRule(Rule):
         if not isinstance(crash_time, int) or crash_time <= 0:
             crash.note("client_crash_date is unknown")
             return
-        processed["client_crash_date"] = dt.datetime.fromtimestamp(crash_time, dt.UTC).isoformat()
+        try:
+            processed["client_crash_date"] = dt.datetime.fromtimestamp(
+                crash_time, dt.UTC).isoformat()
+        except (OverflowError, OSError, ValueError):  # past year 9999 or the platform's time_t
+            crash.note("client_crash_date is out of range")
         startup = processed.get("startup_time")
         if isinstance(startup, int) and 0 < startup <= crash_time:
             processed["uptime"] = crash_time - startup
