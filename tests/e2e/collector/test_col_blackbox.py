@@ -508,6 +508,7 @@ def raw_exchange(collector, data: bytes) -> Answer:
     (b"POST /submit?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),  # line too long
     (b"NOT HTTP AT ALL\r\n\r\n", 400),
     (b"POST /submit HTTP/1.1\r\nBad Header\r\n\r\n", 400),
+    (b"POST /submit HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip2\r\n\r\n", 400),
 ])
 def test_server_level_errors_are_json(collector, request_bytes, status):
     answer = raw_exchange(collector, request_bytes)

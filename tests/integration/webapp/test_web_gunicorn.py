@@ -108,6 +108,8 @@ def test_metrics_count_the_requests_of_every_worker(webapp_url):
     (b"GET /api/SuperSearch/?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
     (b"NOT HTTP AT ALL\r\n\r\n", 400),
     (b"GET /api/SuperSearch/ HTTP/1.1\r\nBad Header\r\n\r\n", 400),
+    # found by the full-size API fuzz: gunicorn's own answer was a 501
+    (b"POST /api/UploadSymbols/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: 0\r\n\r\n", 400),
 ])
 def test_server_level_errors_are_json(webapp_url, request_bytes, status):
     """gunicorn's own answers, before the app sees the request, are JSON too."""

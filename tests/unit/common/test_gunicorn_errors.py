@@ -33,10 +33,19 @@ def test_error_answer_is_json():
 
 
 def test_the_reason_is_the_status_codes_own():
-    # gunicorn answers an unknown transfer coding 501 with the reason "Bad Request"
+    # gunicorn gives its 500s the reason "Bad Request" too
+    response, body = answer(500, "Bad Request", "boom")
+    assert (response.status, response.reason) == (500, "Internal Server Error")
+    assert body["title"] == "500 Internal Server Error"
+
+
+def test_an_unknown_transfer_coding_is_the_clients_error():
+    # gunicorn answers it 501 (with the reason "Bad Request"); a 5xx would count as ours
     response, body = answer(501, "Bad Request", "Unsupported transfer coding: '0'")
-    assert (response.status, response.reason) == (501, "Not Implemented")
-    assert body["title"] == "501 Not Implemented"
+    assert (response.status, response.reason) == (400, "Bad Request")
+    assert body == {"title": "400 Bad Request",
+                    "description": "Unsupported transfer coding: '0'; requests may use only "
+                                   "Transfer-Encoding: chunked"}
 
 
 def test_install_replaces_gunicorns_html_writer(monkeypatch):

@@ -6,6 +6,10 @@ too many or too large headers, 501 for an unknown transfer coding. Its workers w
 answers through ``gunicorn.util.write_error``, as small HTML pages. :func:`install`, called in
 each worker (``post_fork``), replaces that one function, so every worker class and every
 such error answers JSON in the shape of Falcon's errors (``title``, ``description``).
+
+An unknown transfer coding is answered 400, not the 501 RFC 9112 suggests: it is the
+client's error, and a 5xx says "ours" to the dashboards and alerts that count them (a fuzzer
+sending ``Transfer-Encoding: 0`` would page someone).
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ from gunicorn import util
 
 
 def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
-    if status_int != 400 and reason == "Bad Request":  # gunicorn's reason for 501 and 500 too
+    if status_int == http.HTTPStatus.NOT_IMPLEMENTED:  # only for a transfer coding it lacks
+        status_int, reason = 400, "Bad Request"
+        mesg = f"{mesg}; requests may use only Transfer-Encoding: chunked"
+    if status_int != 400 and reason == "Bad Request":  # gunicorn's reason for 500 too
         with contextlib.suppress(ValueError):
             reason = http.HTTPStatus(status_int).phrase
     body = json.dumps({"title": f"{status_int} {reason}", "description": mesg}).encode()
