@@ -290,7 +290,10 @@ def bad_json(rng):
 
 def bad_framing(rng):  # lengths and encodings that lie or make no sense
     body = report(rng)
-    variant = rng.randrange(7)
+    variant = rng.randrange(8)
+    if variant == 7:  # a transfer coding the server does not know: the client's error, a 4xx
+        return Hostile([head({b"Content-Type": form(), b"Transfer-Encoding": rng.choice(
+            [b"0", b"gzip2", b"xchunked", b"chunked, br", b"\xff"])}), chunked(body, 100)])
     if variant == 0:
         return Hostile([head({b"Content-Type": form(),
                                             b"Content-Length": b"-5"}), body])
