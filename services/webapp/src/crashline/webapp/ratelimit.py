@@ -174,9 +174,9 @@ class RateLimitMiddleware:
             log.warning("rate limiter unavailable, not limiting: %s", exc)
             return None
         hits, reset = counted.hits, counted.reset
-        remaining = min(limit - hits[client] for client, limit, *_ in counters)
-        tightest = min(counters, key=lambda c: c[1] - hits[c[0]])
-        resp.set_header("X-RateLimit-Limit", str(tightest[1]))
+        client, limit, *_ = min(counters, key=lambda c: c[1] - hits[c[0]])  # the tightest
+        remaining = limit - hits[client]
+        resp.set_header("X-RateLimit-Limit", str(limit))
         resp.set_header("X-RateLimit-Remaining", str(max(0, remaining)))
         resp.set_header("X-RateLimit-Reset", str(reset))
         for client, limit, who, hint in counters:
